@@ -1,0 +1,58 @@
+"""Quickstart: sklearn-gd next to scikit-learn's SGD on data sets that ship with scikit-learn.
+
+Fits GDClassifier on breast cancer and digits, and GDRegressor on diabetes, each
+in a pipeline with StandardScaler, and prints held-out scores beside
+SGDClassifier / SGDRegressor with comparable settings.
+"""
+
+import time
+
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+from sklearn.linear_model import SGDClassifier, SGDRegressor
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_gd import GDClassifier, GDRegressor
+
+
+def compare(name, X, y, ours, theirs):
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+    row = [name]
+    for model in (ours, theirs):
+        pipe = make_pipeline(StandardScaler(), model)
+        start = time.perf_counter()
+        pipe.fit(X_train, y_train)
+        row += [pipe.score(X_test, y_test), time.perf_counter() - start]
+    print("{:<36s} {:>10.4f} {:>8.3f}s {:>12.4f} {:>8.3f}s".format(*row))
+
+
+def main():
+    print("{:<36s} {:>20s} {:>21s}".format("held-out score (accuracy / R^2)", "sklearn-gd",
+                                           "scikit-learn SGD"))
+    X, y = load_breast_cancer(return_X_y=True)
+    compare("breast cancer, log loss, batch", X, y,
+            GDClassifier(loss="log_loss", random_state=0),
+            SGDClassifier(loss="log_loss", random_state=0))
+    X, y = load_digits(return_X_y=True)
+    compare("digits, softmax log loss, minibatch", X, y,
+            GDClassifier(loss="log_loss", solver="minibatch", optimizer="adam",
+                         max_iter=100, random_state=0),
+            SGDClassifier(loss="log_loss", random_state=0))
+    compare("digits, hinge (OvR), stochastic", X, y,
+            GDClassifier(loss="hinge", solver="stochastic", learning_rate="optimal",
+                         max_iter=100, random_state=0),
+            SGDClassifier(loss="hinge", random_state=0))
+    X, y = load_diabetes(return_X_y=True)
+    compare("diabetes, squared error, batch", X, y,
+            GDRegressor(random_state=0),
+            SGDRegressor(random_state=0))
+    compare("diabetes, huber, stochastic + adam", X, y,
+            GDRegressor(loss="huber", epsilon=30.0, solver="stochastic", optimizer="adam",
+                        eta0=0.5, max_iter=200, random_state=0),
+            SGDRegressor(loss="huber", epsilon=30.0, random_state=0))
+    print("(first line includes Numba compilation, or loading it from the on-disk cache)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,473 @@
+"""Shared estimator base: parameters, their validation, and the epoch driver.
+
+The driver turns estimator parameters into the integer codes and small arrays
+the Numba kernel needs, runs the epoch loop in Python (shuffling, schedules,
+stopping rules, ``loss_curve_``, divergence checks, ``verbose``) and owns the
+optimizer state that must survive ``partial_fit`` and ``warm_start``.
+
+Subclasses (:class:`~sklearn_gd.GDRegressor`, :class:`~sklearn_gd.GDClassifier`)
+turn ``y`` into a float target matrix of shape (n_samples, n_outputs) and turn
+the parameter matrix back into ``coef_`` / ``intercept_``.
+"""
+
+import time
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import row_norms
+
+from ._kernels import schedules as S
+from ._kernels.loops import STATUS_DIVERGED, run_epoch
+from ._kernels.losses import margin_loss
+from ._registry import (
+    ADAPTIVE_DEFAULT_ETA,
+    OPTIMIZERS,
+    PENALTIES,
+    SCHEDULES,
+    SOLVERS,
+)
+
+
+class DivergenceError(ValueError, ArithmeticError):
+    """Training diverged: the loss or the weights became infinite or NaN.
+
+    Raised instead of returning a model with NaN coefficients. The message names
+    the step size that was used and suggests a smaller one.
+    """
+
+
+class _Rows:
+    """Rows of X in the form the kernels take: dense C array or CSR triple.
+
+    Arrays that come from the user are presented as read-only views, so that
+    the kernels see one array type whatever the caller's flags were (each new
+    type would be a new compilation) and can never write into user data.
+    """
+
+    __slots__ = ("dense", "data", "indices", "indptr", "is_sparse", "n_samples")
+
+    def __init__(self, X):
+        dtype = X.dtype
+        if sp.issparse(X):
+            X = X.tocsr()
+            self.dense = np.empty((0, X.shape[1]), dtype=dtype)
+            self.data = _readonly(X.data)
+            self.indices = _readonly(X.indices.astype(np.int32, copy=False))
+            self.indptr = _readonly(X.indptr.astype(np.int64, copy=False))
+            self.is_sparse = True
+        else:
+            self.dense = _readonly(X)
+            self.data = _EMPTY[dtype.type]
+            self.indices = _EMPTY_INT32
+            self.indptr = _EMPTY_INT64
+            self.is_sparse = False
+        self.n_samples = X.shape[0]
+
+    def kernel_args(self):
+        return self.dense, self.data, self.indices, self.indptr, self.is_sparse
+
+
+def _readonly(a):
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+_EMPTY = {t: _readonly(np.empty(0, dtype=t)) for t in (np.float32, np.float64)}
+_EMPTY_INT32 = _readonly(np.empty(0, dtype=np.int32))
+_EMPTY_INT64 = _readonly(np.empty(0, dtype=np.int64))
+
+
+def _penalty_split(penalty, alpha, l1_ratio):
+    """(L2 strength, L1 strength) of ``alpha * ((1-r)/2 ||w||^2 + r ||w||_1)``."""
+    if penalty is None:
+        return 0.0, 0.0
+    ratio = {"l2": 0.0, "l1": 1.0}.get(penalty, l1_ratio)
+    return float(alpha * (1.0 - ratio)), float(alpha * ratio)
+
+
+class BaseGD(BaseEstimator, metaclass=ABCMeta):
+    """Base class of the gradient-descent estimators. Not for direct use."""
+
+    _parameter_constraints: dict = {
+        "penalty": [StrOptions(set(PENALTIES)), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "solver": [StrOptions(set(SOLVERS))],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
+        "eta0": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, None, None, closed="neither")],
+        "decay_rate": [Interval(Real, 0, None, closed="left")],
+        "milestones": ["array-like", None],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "optimizer_epsilon": [Interval(Real, 0, None, closed="neither")],
+        "clip_value": [Interval(Real, 0, None, closed="neither"), None],
+        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+    }
+
+    # ------------------------------------------------------------------ hooks
+    @abstractmethod
+    def _loss_info(self):
+        """The :class:`~sklearn_gd._registry.LossInfo` of ``self.loss``."""
+
+    @abstractmethod
+    def _validation_score(self, params, X, y, sample_weight):
+        """Score of the parameter matrix on held-out data (for early stopping)."""
+
+    # ----------------------------------------------------------- parameters
+    def _multinomial(self, n_outputs):
+        return self._loss_info().multinomial and n_outputs > 1
+
+    def _resolve_eta0(self, rows, sample_weight, n_outputs):
+        """Initial step size; ``"auto"`` derives it from the data.
+
+        For the plain, momentum and Nesterov updates "auto" is ``1 / L`` where
+        L bounds the curvature of the objective: the loss curvature times the
+        mean squared row norm (batch), the largest one (one sample per step), or
+        an interpolation between the two for mini-batches, plus the L2 strength.
+        Adaptive optimizers normalise gradients, so "auto" is their customary
+        default rate.
+        """
+        if self.eta0 != "auto":
+            return float(self.eta0)
+        if self.optimizer in ADAPTIVE_DEFAULT_ETA:
+            return ADAPTIVE_DEFAULT_ETA[self.optimizer]
+        sq = row_norms(rows.dense if not rows.is_sparse else _as_csr(rows), squared=True)
+        sq = (sq + float(self.fit_intercept)) * sample_weight
+        batch = self._batch_rows(rows.n_samples)
+        mean, top = float(np.mean(sq)), float(np.max(sq))
+        lipschitz_rows = mean + (top - mean) * (1.0 / batch - 1.0 / rows.n_samples) / (
+            1.0 - 1.0 / rows.n_samples
+        ) if rows.n_samples > 1 else top
+        info = self._loss_info()
+        curvature = info.curvature
+        if self.loss == "focal":
+            curvature *= 1.0 + self.gamma
+        if self._multinomial(n_outputs):
+            curvature = max(curvature, 0.5)
+        l2, _ = _penalty_split(self.penalty, self.alpha, self.l1_ratio)
+        lipschitz = curvature * lipschitz_rows + l2
+        return 1.0 / max(lipschitz, 1e-12)
+
+    def _batch_rows(self, n_samples):
+        if self.solver == "batch":
+            return max(n_samples, 1)
+        if self.solver == "stochastic":
+            return 1
+        return min(self.batch_size, max(n_samples, 1))
+
+    def _schedule_code(self):
+        return {"invscaling": S.SCHED_INVSCALING, "optimal": S.SCHED_OPTIMAL}.get(
+            self.learning_rate, S.SCHED_PER_EPOCH
+        )
+
+    def _optimal_offset(self):
+        if self.learning_rate != "optimal":
+            return 0.0
+        code = self._loss_info().code
+        return S.optimal_offset(
+            self.alpha,
+            lambda p: abs(
+                margin_loss(code, p, 1.0, float(self.epsilon), float(self.quantile),
+                            float(self.gamma))[1]
+            ),
+        )
+
+    def _check_schedule_params(self):
+        if self.learning_rate == "optimal" and (self.penalty is None or self.alpha == 0):
+            raise ValueError(
+                "alpha must be > 0 and penalty not None when learning_rate='optimal': "
+                "its step size is 1 / (alpha * (t0 + t))."
+            )
+
+    def _milestones(self):
+        if self.milestones is None:
+            return (self.max_iter // 2, (3 * self.max_iter) // 4)
+        return tuple(int(m) for m in np.ravel(self.milestones))
+
+    # --------------------------------------------------------------- state
+    def _fresh_state(self, n_outputs, n_features, dtype, coef_init=None, intercept_init=None):
+        params = np.zeros((n_outputs, n_features + 1), dtype=dtype)
+        if coef_init is not None:
+            coef = np.asarray(coef_init, dtype=dtype).reshape(n_outputs, -1)
+            if coef.shape[1] != n_features:
+                raise ValueError(
+                    f"coef_init has {coef.shape[1]} features, but X has {n_features}."
+                )
+            params[:, :-1] = coef
+        if intercept_init is not None and self.fit_intercept:
+            params[:, -1] = np.asarray(intercept_init, dtype=dtype).reshape(-1)
+        return {
+            "params": params,
+            "first_moment": np.zeros_like(params),
+            "second_moment": np.zeros_like(params),
+            "t": 0,
+            "epochs": 0,
+            "eta": None,
+        }
+
+    def _fitted_state(self, dtype):
+        """Copy of the fitted state, so a failed update leaves the model untouched."""
+        params = self._params_from_attributes().astype(dtype, copy=True)
+        moments = self.optimizer_state_
+        return {
+            "params": params,
+            "first_moment": moments["first_moment"].astype(dtype, copy=True),
+            "second_moment": moments["second_moment"].astype(dtype, copy=True),
+            "t": int(self.t_),
+            "epochs": int(self._epochs_seen),
+            "eta": float(self.learning_rate_),
+        }
+
+    def _params_from_attributes(self):
+        coef = np.atleast_2d(self.coef_)
+        intercept = np.ravel(self.intercept_)
+        return np.hstack([coef, intercept[:, None]])
+
+    def _commit_state(self, state):
+        params = state["params"]
+        self._set_coef(params[:, :-1].copy(), params[:, -1].copy())
+        self.optimizer_state_ = {
+            "first_moment": state["first_moment"],
+            "second_moment": state["second_moment"],
+        }
+        self.t_ = state["t"]
+        self._epochs_seen = state["epochs"]
+        self.learning_rate_ = state["eta"]
+
+    @abstractmethod
+    def _set_coef(self, coef, intercept):
+        """Store ``coef_`` and ``intercept_`` in the shape the estimator exposes."""
+
+    # -------------------------------------------------------------- driver
+    def _seed(self):
+        if not hasattr(self, "_shuffle_seed"):
+            self._shuffle_seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        return self._shuffle_seed
+
+    def _epoch_order(self, n_samples, epoch):
+        if not self.shuffle or self.solver == "batch":
+            return np.arange(n_samples, dtype=np.int64)
+        rng = np.random.default_rng([self._seed(), epoch])
+        return rng.permutation(n_samples).astype(np.int64, copy=False)
+
+    def _run_epochs(self, rows, targets, sample_weight, state, max_iter, *,
+                    stopping=True, validation=None):
+        """Train for up to ``max_iter`` epochs, updating ``state`` in place.
+
+        ``sample_weight`` must already be scaled to mean 1 (see
+        :func:`~sklearn_gd._kernels.loops.run_epoch`). Returns the list of
+        per-epoch objectives and the number of epochs run.
+        """
+        params = state["params"]
+        dtype = params.dtype
+        n_outputs = params.shape[0]
+        info = self._loss_info()
+        multinomial = self._multinomial(n_outputs)
+        l2, l1 = _penalty_split(self.penalty, self.alpha, self.l1_ratio)
+        grad = np.empty_like(params)
+        scores = np.empty(n_outputs, dtype=np.float64)
+        dscores = np.empty(n_outputs, dtype=np.float64)
+        batch = self._batch_rows(rows.n_samples)
+        sched_code = self._schedule_code()
+        offset = float(self._optimal_offset())
+        milestones = self._milestones()
+        eta0 = self.eta0_
+        if state["eta"] is None:
+            state["eta"] = eta0
+        total_weight = float(np.sum(sample_weight))
+
+        curve = []
+        best = np.inf
+        stall = 0
+        n_epochs = 0
+        converged = False
+        for _ in range(max_iter):
+            start = time.perf_counter()
+            epoch = state["epochs"]
+            if self.learning_rate != "adaptive":
+                state["eta"] = S.epoch_learning_rate(
+                    self.learning_rate, eta0, epoch, self.decay_rate, milestones
+                )
+            loss_sum, t, status = run_epoch(
+                *rows.kernel_args(), targets, sample_weight,
+                self._epoch_order(rows.n_samples, epoch), int(batch),
+                params, state["first_moment"], state["second_moment"], grad, scores, dscores,
+                int(info.code), bool(multinomial), float(self.epsilon), float(self.quantile),
+                float(self.gamma), int(OPTIMIZERS[self.optimizer]), int(state["t"]),
+                float(state["eta"]), int(sched_code), float(self.power_t), offset,
+                float(self.alpha), l2, l1, float(self.momentum), float(self.beta_1),
+                float(self.beta_2), float(self.optimizer_epsilon),
+                float(self.clip_value or 0.0), float(self.clip_norm or 0.0),
+                bool(self.fit_intercept),
+            )
+            objective = loss_sum / total_weight + _penalty_value(params, l2, l1)
+            if status == STATUS_DIVERGED or not np.isfinite(objective):
+                self._raise_divergence(epoch, state["eta"])
+            state["t"] = int(t)
+            state["epochs"] = epoch + 1
+            n_epochs += 1
+            curve.append(float(objective))
+            if self.verbose:
+                print(
+                    f"-- Epoch {epoch + 1}: objective {objective:.6g}, "
+                    f"learning rate {state['eta']:.4g}, updates {t}, "
+                    f"{time.perf_counter() - start:.4f} s"
+                )
+            if not stopping or self.tol is None and validation is None:
+                continue
+            if validation is not None:
+                current = -self._validation_score(params, *validation)
+            else:
+                current = objective
+            tol = np.inf if self.tol is None else self.tol
+            if current > best - (0.0 if self.tol is None else tol):
+                stall += 1
+            else:
+                stall = 0
+            best = min(best, current)
+            if stall >= self.n_iter_no_change:
+                if self.learning_rate == "adaptive" and state["eta"] > 1e-6:
+                    state["eta"] /= 5.0
+                    stall = 0
+                    continue
+                converged = True
+                if self.verbose:
+                    print(f"Convergence after {n_epochs} epochs.")
+                break
+        if stopping and not converged and self.tol is not None and max_iter > 1:
+            warnings.warn(
+                "Maximum number of iteration reached before convergence. Consider "
+                "increasing max_iter to improve the fit.",
+                ConvergenceWarning,
+            )
+        return curve, n_epochs
+
+    def _raise_divergence(self, epoch, eta):
+        raise DivergenceError(
+            f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
+            f"infinite or NaN with learning rate {eta:.4g} (eta0={self.eta0!r}, "
+            f"learning_rate={self.learning_rate!r}, optimizer={self.optimizer!r}). "
+            f"Use a smaller eta0 (for example {eta / 10:.4g}), eta0='auto', or scale "
+            "the features (e.g. with StandardScaler)."
+        )
+
+    # ---------------------------------------------------------- fit helpers
+    def _fit_arrays(self, X, y, targets, sample_weight, coef_init=None,
+                    intercept_init=None):
+        """Full ``fit``: fresh or warm state, early-stopping split, epochs, commit."""
+        self._check_schedule_params()
+        dtype = X.dtype
+        n_outputs = targets.shape[1]
+        if self.warm_start and hasattr(self, "coef_") and coef_init is None \
+                and intercept_init is None:
+            state = self._fitted_state(dtype)
+            if state["params"].shape != (n_outputs, X.shape[1] + 1):
+                state = self._fresh_state(n_outputs, X.shape[1], dtype)
+        else:
+            state = self._fresh_state(n_outputs, X.shape[1], dtype, coef_init, intercept_init)
+
+        validation = None
+        if self.early_stopping:
+            train_idx, val_idx = self._validation_split(y)
+            validation = (X[val_idx], y[val_idx], sample_weight[val_idx])
+            X, targets, sample_weight = X[train_idx], targets[train_idx], \
+                sample_weight[train_idx]
+
+        sample_weight = _unit_mean(sample_weight, dtype)
+        rows = _Rows(X)
+        self.eta0_ = self._resolve_eta0(rows, sample_weight, n_outputs)
+        state["eta"] = None  # every fit restarts the schedule from eta0_
+        curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state,
+                                           self.max_iter, validation=validation)
+        self._commit_state(state)
+        self.loss_curve_ = curve
+        self.n_iter_ = n_epochs
+
+    def _validation_split(self, y):
+        """Indices (train, validation) for early stopping, stratified for classifiers."""
+        stratify = y if is_classifier(self) else None
+        idx = np.arange(y.shape[0])
+        try:
+            train_idx, val_idx = train_test_split(
+                idx, test_size=self.validation_fraction, stratify=stratify,
+                random_state=self._seed(),
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"early_stopping=True cannot hold out validation_fraction="
+                f"{self.validation_fraction} of {y.shape[0]} samples: {exc}"
+            ) from exc
+        return np.sort(train_idx), np.sort(val_idx)
+
+    def _partial_fit_arrays(self, X, targets, sample_weight):
+        """One epoch over a chunk, continuing the stored optimizer state."""
+        dtype = X.dtype
+        first = not hasattr(self, "coef_")
+        total = float(np.sum(sample_weight))
+        if first:
+            self._check_schedule_params()
+            state = self._fresh_state(targets.shape[1], X.shape[1], dtype)
+        else:
+            state = self._fitted_state(dtype)
+        if total <= 0.0:
+            # A chunk whose weights are all zero carries no information.
+            if first:
+                state["eta"] = None
+                self.eta0_ = None
+            self._commit_state(state)
+            if first:
+                self.loss_curve_, self.n_iter_ = [], 0
+            return
+        sample_weight = _unit_mean(sample_weight, dtype)
+        rows = _Rows(X)
+        if first or getattr(self, "eta0_", None) is None:
+            self.eta0_ = self._resolve_eta0(rows, sample_weight, targets.shape[1])
+        curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state, 1,
+                                           stopping=False)
+        self._commit_state(state)
+        self.loss_curve_ = (list(getattr(self, "loss_curve_", [])) if not first else []) + curve
+        self.n_iter_ = (0 if first else self.n_iter_) + n_epochs
+
+
+def _unit_mean(sample_weight, dtype):
+    """Weights scaled to mean 1 (a new array: the user's weights stay as they were)."""
+    sw = np.asarray(sample_weight, dtype=np.float64)
+    return (sw * (sw.shape[0] / np.sum(sw))).astype(dtype)
+
+
+def _as_csr(rows):
+    return sp.csr_matrix((rows.data, rows.indices, rows.indptr),
+                         shape=(rows.n_samples, rows.dense.shape[1]))
+
+
+def _penalty_value(params, l2, l1):
+    if l2 == 0.0 and l1 == 0.0:
+        return 0.0
+    coef = params[:, :-1].astype(np.float64)
+    return 0.5 * l2 * float(np.sum(coef * coef)) + l1 * float(np.sum(np.abs(coef)))

@@ -1,0 +1,430 @@
+"""GDClassifier: linear classification trained by gradient descent."""
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import ClassifierMixin
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.extmath import safe_sparse_dot, softmax
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._base import BaseGD
+from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
+from ._registry import CLASSIFICATION_LOSSES
+
+_DTYPES = [np.float64, np.float32]
+
+
+def _has_proba(estimator):
+    if not CLASSIFICATION_LOSSES[estimator.loss].probabilistic:
+        raise AttributeError(
+            f"probability estimates are not available for loss={estimator.loss!r}; "
+            "use 'log_loss', 'modified_huber' or 'focal'."
+        )
+    return True
+
+
+class GDClassifier(ClassifierMixin, BaseGD):
+    __doc__ = f"""Linear classifier trained by Numba-jitted gradient descent.
+
+    Minimises ``sum_i w_i * loss(y_i, scores_i) / sum_i w_i + penalty(coef_)``
+    with batch, mini-batch or stochastic gradient descent and any of the
+    optimizers and step-size schedules below. With more than two classes,
+    "log_loss" and "focal" use a softmax over all classes (multinomial); the
+    margin losses train one-vs-rest, all classes in the same pass over the data.
+
+    Parameters
+    ----------
+    loss : {{"log_loss", "hinge", "squared_hinge", "modified_huber", \
+"perceptron", "focal"}}, default="log_loss"
+        The loss on the margin ``z = y * score`` (``y`` in {{-1, +1}}):
+        logistic ``log(1 + exp(-z))``, hinge ``max(0, 1 - z)``, its square,
+        modified Huber (quadratically smoothed hinge, linear for ``z < -1``),
+        perceptron ``max(0, -z)``, and the focal loss
+        ``-(1 - p)**gamma * log(p)`` of the true-class probability ``p``,
+        which down-weights well-classified samples (for imbalanced classes).
+        "log_loss", "modified_huber" and "focal" give probabilities.
+
+    {SHARED_PARAMETERS}
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``. "balanced"
+        uses ``n_samples / (n_classes * np.bincount(y))`` (not available in
+        ``partial_fit``, which sees one chunk at a time).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Weights of the features.
+
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        The intercepts.
+
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    {SHARED_ATTRIBUTES}
+    See Also
+    --------
+    GDRegressor : The regression counterpart.
+    sklearn.linear_model.SGDClassifier : scikit-learn's (Cython) SGD classifier.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_gd import GDClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(), GDClassifier(random_state=0)).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseGD._parameter_constraints,
+        "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def __init__(
+        self,
+        loss="log_loss",
+        *,
+        penalty="l2",
+        alpha=1e-4,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        solver="batch",
+        batch_size=32,
+        optimizer="sgd",
+        learning_rate="constant",
+        eta0="auto",
+        power_t=0.5,
+        decay_rate=0.1,
+        milestones=None,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        optimizer_epsilon=1e-8,
+        clip_value=None,
+        clip_norm=None,
+        max_iter=1000,
+        tol=1e-4,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        epsilon=0.1,
+        quantile=0.5,
+        gamma=2.0,
+        class_weight=None,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.decay_rate = decay_rate
+        self.milestones = milestones
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.optimizer_epsilon = optimizer_epsilon
+        self.clip_value = clip_value
+        self.clip_norm = clip_norm
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.quantile = quantile
+        self.gamma = gamma
+        self.class_weight = class_weight
+
+    # ---------------------------------------------------------------- hooks
+    def _loss_info(self):
+        return CLASSIFICATION_LOSSES[self.loss]
+
+    def _set_coef(self, coef, intercept):
+        self.coef_ = coef
+        self.intercept_ = intercept
+
+    def _validation_score(self, params, X, y, sample_weight):
+        scores = safe_sparse_dot(X, params[:, :-1].T) + params[:, -1]
+        pred = self._labels_from_scores(scores)
+        return float(np.average(pred == y, weights=sample_weight))
+
+    # ------------------------------------------------------------- targets
+    def _targets(self, y_index, n_classes, dtype):
+        """Float target matrix: +-1 per column (binary, one-vs-rest) or one-hot."""
+        if n_classes == 2:
+            return np.where(y_index == 1, 1.0, -1.0).astype(dtype).reshape(-1, 1)
+        onehot = np.zeros((y_index.shape[0], n_classes), dtype=dtype)
+        onehot[np.arange(y_index.shape[0]), y_index] = 1.0
+        if self._loss_info().multinomial:
+            return onehot
+        return 2.0 * onehot - 1.0
+
+    def _class_sample_weight(self, y_index, sample_weight, n_classes):
+        if self.class_weight is None:
+            return sample_weight
+        if isinstance(self.class_weight, str):
+            counts = np.bincount(y_index, weights=None, minlength=n_classes)
+            per_class = np.where(counts > 0, len(y_index) / (n_classes * np.maximum(counts, 1)),
+                                 0.0)
+        else:
+            per_class = np.ones(n_classes)
+            for label, weight in self.class_weight.items():
+                matches = np.flatnonzero(self.classes_ == label)
+                if matches.size == 0:
+                    raise ValueError(
+                        f"class_weight names label {label!r}, which is not one of the "
+                        f"classes {self.classes_.tolist()}."
+                    )
+                per_class[matches[0]] = weight
+        return sample_weight * per_class[y_index].astype(sample_weight.dtype)
+
+    def _encode(self, y):
+        """Indices of y in classes_, with a clear error for labels never declared."""
+        index = np.searchsorted(self.classes_, y)
+        index = np.clip(index, 0, len(self.classes_) - 1)
+        unseen = self.classes_[index] != y
+        if np.any(unseen):
+            raise ValueError(
+                f"y contains labels not in classes_ {self.classes_.tolist()}: "
+                f"{np.unique(y[unseen]).tolist()}. Pass every label through `classes` "
+                "in the first call to partial_fit."
+            )
+        return index
+
+    def _validate_xy(self, X, y, sample_weight, reset, partial):
+        X, y = validate_data(
+            self, X, y, reset=reset, accept_sparse="csr", dtype=_DTYPES, order="C",
+        )
+        check_classification_targets(y)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True,
+            allow_all_zero_weights=partial,
+        )
+        return X, y, sample_weight
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the model with gradient descent.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 input trains in float32.
+
+        y : array-like of shape (n_samples,)
+            Class labels (at least two classes).
+
+        coef_init : ndarray of shape (n_classes, n_features), default=None
+            Initial coefficients ((1, n_features) for two classes).
+
+        intercept_init : ndarray of shape (n_classes,), default=None
+            Initial intercepts.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples; multiplied by ``class_weight``.
+
+        Returns
+        -------
+        self : GDClassifier
+            The fitted estimator.
+        """
+        self._validate_params()
+        X, y, sample_weight = self._validate_xy(X, y, sample_weight, reset=True,
+                                                partial=False)
+        classes, y_index = np.unique(y, return_inverse=True)
+        if classes.shape[0] < 2:
+            raise ValueError(
+                "GDClassifier needs samples of at least 2 classes in the data, but the "
+                f"data contains only one class: {classes[0]!r}."
+            )
+        if self.warm_start and hasattr(self, "classes_") and not np.array_equal(
+                classes, self.classes_):
+            raise ValueError(
+                f"warm_start=True but y has classes {classes.tolist()} while the model "
+                f"was fitted on {self.classes_.tolist()}."
+            )
+        self.classes_ = classes
+        sample_weight = self._class_sample_weight(y_index, sample_weight, len(classes))
+        if not np.any(sample_weight > 0):
+            raise ValueError("Sample weights (times class weights) are all zero.")
+        targets = self._targets(y_index, len(classes), X.dtype)
+        self._fit_arrays(X, y, targets, sample_weight, coef_init, intercept_init)
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch over a chunk of data, continuing the current state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+
+        y : array-like of shape (n_samples,)
+            Its labels, all of them in ``classes``.
+
+        classes : array-like of shape (n_classes,), default=None
+            Every label the stream can contain. Required in the first call,
+            optional (and then checked) afterwards.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; a chunk whose weights are all zero leaves the
+            model unchanged.
+
+        Returns
+        -------
+        self : GDClassifier
+            The updated estimator.
+        """
+        first = not hasattr(self, "classes_")
+        if first:
+            self._validate_params()
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            if isinstance(self.class_weight, str):
+                raise ValueError(
+                    "class_weight='balanced' is not supported by partial_fit, which sees "
+                    "one chunk at a time; pass a dict computed on the whole data set "
+                    "(sklearn.utils.class_weight.compute_class_weight)."
+                )
+        X, y, sample_weight = self._validate_xy(X, y, sample_weight, reset=first,
+                                                partial=True)
+        if first:
+            declared = np.unique(np.asarray(classes))
+            if declared.shape[0] < 2:
+                raise ValueError(
+                    "classes must hold at least 2 classes, got "
+                    f"{declared.tolist()}."
+                )
+            self.classes_ = declared
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"`classes={np.unique(classes).tolist()}` is not the same as on the first "
+                f"call to partial_fit, which declared {self.classes_.tolist()}."
+            )
+        y_index = self._encode(y)
+        n_classes = len(self.classes_)
+        sample_weight = self._class_sample_weight(y_index, sample_weight, n_classes)
+        try:
+            self._partial_fit_arrays(X, self._targets(y_index, n_classes, X.dtype),
+                                     sample_weight)
+        except Exception:
+            if first:
+                del self.classes_
+            raise
+        return self
+
+    # -------------------------------------------------------------- predict
+    def decision_function(self, X):
+        """Confidence scores: signed distance to the hyperplane(s).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, positive scores favour ``classes_[1]``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=_DTYPES)
+        scores = safe_sparse_dot(X, self.coef_.T) + self.intercept_
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def _labels_from_scores(self, scores):
+        if scores.ndim == 1 or scores.shape[1] == 1:
+            return self.classes_[(np.ravel(scores) > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        return self._labels_from_scores(self.decision_function(X))
+
+    @available_if(_has_proba)
+    def predict_proba(self, X):
+        """Class probabilities (losses "log_loss", "focal" and "modified_huber").
+
+        "log_loss" and "focal" map scores through the logistic function (two
+        classes) or the softmax (more). "modified_huber" gives
+        ``(clip(score, -1, 1) + 1) / 2`` per class, normalised over the
+        one-vs-rest classes (uniform where all are zero), as scikit-learn does.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class, in the order of ``classes_``.
+        """
+        scores = self.decision_function(X)
+        if self.loss == "modified_huber":
+            prob = (np.clip(scores, -1.0, 1.0) + 1.0) / 2.0
+            if prob.ndim == 1:
+                return np.column_stack([1.0 - prob, prob])
+            total = prob.sum(axis=1, keepdims=True)
+            zero = total[:, 0] == 0
+            prob[zero] = 1.0
+            total[zero] = prob.shape[1]
+            return prob / total
+        if scores.ndim == 1:
+            prob = expit(scores)
+            return np.column_stack([1.0 - prob, prob])
+        return softmax(np.array(scores, dtype=np.float64, copy=True)).astype(scores.dtype)
+
+    @available_if(_has_proba)
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class, in the order of ``classes_``.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,174 @@
+"""Parameter documentation shared by both estimators (numpydoc format).
+
+Kept in one place so that the two docstrings cannot drift apart; each estimator
+adds its own ``loss`` entry and, for the classifier, ``class_weight``.
+"""
+
+SHARED_PARAMETERS = """\
+penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        Regularization term ``alpha * ((1 - r) / 2 * ||w||^2 + r * ||w||_1)`` with
+        ``r = 0`` for "l2", ``r = 1`` for "l1" and ``r = l1_ratio`` for
+        "elasticnet". The intercept is not penalized. L1 is applied as a
+        proximal (soft-threshold) step, so coefficients become exactly zero.
+
+    alpha : float, default=1e-4
+        Regularization strength, >= 0.
+
+    l1_ratio : float, default=0.15
+        Share of L1 in the elastic net, in [0, 1]. Only used with
+        ``penalty="elasticnet"``.
+
+    fit_intercept : bool, default=True
+        Whether to learn an intercept.
+
+    solver : {"batch", "minibatch", "stochastic"}, default="batch"
+        The training loop. "batch": one update per epoch from the gradient over
+        all samples (deterministic; weighted and repeated samples give the same
+        model). "minibatch": one update per ``batch_size`` samples.
+        "stochastic": one update per sample (classic SGD).
+
+    batch_size : int, default=32
+        Samples per update for ``solver="minibatch"``.
+
+    optimizer : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", \
+"adamw"}, default="sgd"
+        The update rule. "sgd" is the plain gradient step, "momentum" the heavy
+        ball, "nesterov" Nesterov's accelerated gradient, "adagrad", "rmsprop",
+        "adam" and "adamw" the adaptive methods. With "adamw" the L2 part of
+        the penalty is decoupled weight decay (``w -= lr * alpha * w``) instead
+        of a gradient term, so its optimum differs from the other optimizers'.
+
+    learning_rate : {"constant", "invscaling", "optimal", "adaptive", \
+"inverse_time", "step", "exponential"}, default="constant"
+        The step-size schedule; ``t`` counts updates, ``e`` completed epochs
+        (each ``partial_fit`` call is one epoch):
+
+        - "constant": ``eta0``;
+        - "invscaling": ``eta0 / t ** power_t``;
+        - "optimal": ``1 / (alpha * (t0 + t))`` with Bottou's heuristic
+          ``t0`` (as scikit-learn's SGD; needs ``alpha > 0``);
+        - "adaptive": ``eta0`` while the stopping criterion improves, divided
+          by 5 each time it stalls for ``n_iter_no_change`` epochs;
+        - "inverse_time": ``eta0 / (1 + decay_rate * e)``;
+        - "step": ``eta0 * decay_rate ** (number of milestones <= e)``;
+        - "exponential": ``eta0 * exp(-decay_rate * e)``.
+
+    eta0 : "auto" or float, default="auto"
+        Initial step size. "auto" derives it from the data: ``1 / L`` for
+        "sgd", "momentum" and "nesterov", with ``L`` the curvature of the loss
+        times the mean (batch), largest (stochastic) or in-between
+        (minibatch) squared row norm, plus the L2 strength; for the adaptive
+        optimizers their customary default (0.01 for "adagrad" and
+        "rmsprop", 0.001 for "adam" and "adamw"). The value used is stored
+        in ``eta0_``.
+
+    power_t : float, default=0.5
+        Exponent of the "invscaling" schedule.
+
+    decay_rate : float, default=0.1
+        Decay of the "inverse_time" and "exponential" schedules, and the
+        factor applied at each milestone of the "step" schedule.
+
+    milestones : array-like of int or None, default=None
+        Epochs at which the "step" schedule multiplies the rate by
+        ``decay_rate``. None means ``(max_iter // 2, 3 * max_iter // 4)``.
+
+    momentum : float, default=0.9
+        Velocity decay of "momentum" and "nesterov", in [0, 1).
+
+    beta_1 : float, default=0.9
+        Decay of the first-moment average of "adam" and "adamw", in [0, 1).
+
+    beta_2 : float, default=0.999
+        Decay of the squared-gradient average of "adam", "adamw" and
+        "rmsprop", in [0, 1).
+
+    optimizer_epsilon : float, default=1e-8
+        Added to the root of the squared-gradient average by "adagrad",
+        "rmsprop", "adam" and "adamw" to avoid division by zero.
+
+    clip_value : float or None, default=None
+        If set, each coordinate of the loss gradient is clipped to
+        ``[-clip_value, clip_value]`` before the update.
+
+    clip_norm : float or None, default=None
+        If set, the loss gradient is rescaled so its Euclidean norm is at most
+        ``clip_norm`` before the update.
+
+    max_iter : int, default=1000
+        Maximum number of epochs (passes over the training data) in ``fit``.
+
+    tol : float or None, default=1e-4
+        Training stops when the objective (or, with ``early_stopping``, the
+        validation score) has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs. None disables it.
+
+    n_iter_no_change : int, default=5
+        Epochs without improvement before stopping (or, with the "adaptive"
+        schedule, before dividing the rate by 5).
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for
+        classifiers) and stop when its score stops improving.
+
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping, in (0, 1).
+
+    shuffle : bool, default=True
+        Whether the stochastic and mini-batch loops visit the samples in a new
+        random order each epoch. The batch loop never needs to.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling and the early-stopping split. The same integer
+        gives the same model bit for bit.
+
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the previous solution and optimizer
+        state (moments, update counter ``t_``, schedule position) instead of
+        starting afresh.
+
+    verbose : int, default=0
+        If positive, print one line per epoch (objective, learning rate,
+        updates, time).
+
+    epsilon : float, default=0.1
+        Width of the insensitive zone of "epsilon_insensitive" and
+        "squared_epsilon_insensitive", and the switch point of "huber".
+
+    quantile : float, default=0.5
+        The quantile estimated by the "quantile" (pinball) loss, in (0, 1).
+
+    gamma : float, default=2.0
+        Focusing parameter of the "focal" loss; 0 gives the log loss.
+"""
+
+SHARED_ATTRIBUTES = """\
+n_iter_ : int
+        Epochs run by the last ``fit``; for ``partial_fit``, the number of
+        calls so far.
+
+    t_ : int
+        Number of optimizer updates made so far (carries over across
+        ``partial_fit`` calls and ``warm_start``).
+
+    loss_curve_ : list of float
+        Training objective (mean weighted loss over each epoch plus the
+        penalty at its end) after each epoch.
+
+    eta0_ : float
+        The initial step size used (the value "auto" resolved to).
+
+    learning_rate_ : float
+        The step size of the last epoch (per-update schedules start from it).
+
+    optimizer_state_ : dict
+        ``"first_moment"`` and ``"second_moment"``: the optimizer's running
+        averages, arrays of shape (n_outputs, n_features + 1) whose last column
+        belongs to the intercept.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when X has string column names.
+"""

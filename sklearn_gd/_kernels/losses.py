@@ -1,0 +1,192 @@
+"""Loss values and their derivatives with respect to the decision scores.
+
+Two families share one entry point, :func:`loss_and_dscores`:
+
+* margin losses on one score per output column: regression losses compare the
+  score ``p`` with a real target ``y``; classification losses see ``y`` in
+  {-1, +1} and work on the margin ``z = y * p``. With several columns (one-vs-rest)
+  each column is an independent binary problem and the loss is their sum;
+* multinomial losses (softmax log loss and softmax focal loss) on a row of
+  scores with a one-hot target row.
+
+Codes are the ``LOSS_*`` constants below; :mod:`sklearn_gd._registry` maps the
+public names onto them.
+"""
+
+import math
+
+from numba import njit
+
+LOSS_SQUARED_ERROR = 0
+LOSS_ABSOLUTE_ERROR = 1
+LOSS_HUBER = 2
+LOSS_EPSILON_INSENSITIVE = 3
+LOSS_SQUARED_EPSILON_INSENSITIVE = 4
+LOSS_QUANTILE = 5
+LOSS_LOG = 6
+LOSS_HINGE = 7
+LOSS_SQUARED_HINGE = 8
+LOSS_MODIFIED_HUBER = 9
+LOSS_PERCEPTRON = 10
+LOSS_FOCAL = 11
+
+_jit = njit(cache=True, nogil=True)
+
+
+@_jit
+def softplus(x):
+    """log(1 + exp(x)) without overflow for large |x|."""
+    if x > 0.0:
+        return x + math.log1p(math.exp(-x))
+    return math.log1p(math.exp(x))
+
+
+@_jit
+def sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow for large |x|."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@_jit
+def _focal_factor(q, log_p, gamma):
+    """d(-(q**gamma) log p)/d(log-odds of the true class) divided by q.
+
+    ``p`` is the probability of the true class and ``q = 1 - p`` (given
+    separately so that it keeps its precision when p is close to 1). The
+    derivative of the focal loss with respect to the true-class score is
+    ``q**gamma * (gamma * p * log(p) / q - 1) * q``; ``p log p / q`` tends to
+    -1 as q -> 0, which is substituted to avoid 0/0.
+    """
+    if q > 1e-300:
+        ratio = (1.0 - q) * log_p / q
+    else:
+        ratio = -1.0
+    return (q**gamma) * (gamma * ratio - 1.0)
+
+
+@_jit
+def margin_loss(code, p, y, epsilon, quantile, gamma):
+    """Return (loss, d loss / d p) for one score ``p`` and target ``y``."""
+    if code == LOSS_SQUARED_ERROR:
+        r = p - y
+        return 0.5 * r * r, r
+    if code == LOSS_ABSOLUTE_ERROR:
+        r = p - y
+        if r > 0.0:
+            return r, 1.0
+        if r < 0.0:
+            return -r, -1.0
+        return 0.0, 0.0
+    if code == LOSS_HUBER:
+        r = p - y
+        a = abs(r)
+        if a <= epsilon:
+            return 0.5 * r * r, r
+        s = 1.0 if r > 0.0 else -1.0
+        return epsilon * a - 0.5 * epsilon * epsilon, epsilon * s
+    if code == LOSS_EPSILON_INSENSITIVE:
+        r = p - y
+        a = abs(r) - epsilon
+        if a <= 0.0:
+            return 0.0, 0.0
+        return a, 1.0 if r > 0.0 else -1.0
+    if code == LOSS_SQUARED_EPSILON_INSENSITIVE:
+        r = p - y
+        a = abs(r) - epsilon
+        if a <= 0.0:
+            return 0.0, 0.0
+        return a * a, 2.0 * a * (1.0 if r > 0.0 else -1.0)
+    if code == LOSS_QUANTILE:
+        r = y - p
+        if r > 0.0:
+            return quantile * r, -quantile
+        if r < 0.0:
+            return (quantile - 1.0) * r, 1.0 - quantile
+        return 0.0, 0.0
+    # Classification: y in {-1, +1}, margin z = y * p.
+    z = y * p
+    if code == LOSS_LOG:
+        return softplus(-z), -y * sigmoid(-z)
+    if code == LOSS_HINGE:
+        if z < 1.0:
+            return 1.0 - z, -y
+        return 0.0, 0.0
+    if code == LOSS_SQUARED_HINGE:
+        if z < 1.0:
+            return (1.0 - z) * (1.0 - z), -2.0 * y * (1.0 - z)
+        return 0.0, 0.0
+    if code == LOSS_MODIFIED_HUBER:
+        if z >= 1.0:
+            return 0.0, 0.0
+        if z >= -1.0:
+            return (1.0 - z) * (1.0 - z), -2.0 * y * (1.0 - z)
+        return -4.0 * z, -4.0 * y
+    if code == LOSS_PERCEPTRON:
+        if z <= 0.0:
+            return -z, -y
+        return 0.0, 0.0
+    if code == LOSS_FOCAL:
+        q = sigmoid(-z)
+        log_p = -softplus(-z)
+        return -(q**gamma) * log_p, y * _focal_factor(q, log_p, gamma) * q
+    return math.nan, math.nan
+
+
+@_jit
+def softmax_loss(code, scores, target, dscores, gamma):
+    """Multinomial log loss or focal loss on one row of scores.
+
+    ``target`` is a one-hot row. Writes d loss / d scores into ``dscores`` and
+    returns the loss. The log-sum-exp is shifted by the largest score so that
+    margins of any size stay finite.
+    """
+    n = scores.shape[0]
+    top = scores[0]
+    c = 0
+    for k in range(1, n):
+        if scores[k] > top:
+            top = scores[k]
+    best_target = target[0]
+    for k in range(n):
+        if target[k] > best_target:
+            best_target = target[k]
+            c = k
+    total = 0.0
+    for k in range(n):
+        total += math.exp(scores[k] - top)
+    log_norm = top + math.log(total)
+    log_p = scores[c] - log_norm
+    # 1 - p_c as the sum of the other probabilities keeps precision near p_c = 1.
+    q = 0.0
+    for k in range(n):
+        prob = math.exp(scores[k] - log_norm)
+        dscores[k] = prob
+        if k != c:
+            q += prob
+    if code == LOSS_LOG:
+        dscores[c] = -q
+        return -log_p
+    # Focal: d/ds_k = g * (delta_kc - p_k) with g = q**gamma * (gamma*p log p / q - 1).
+    g = _focal_factor(q, log_p, gamma)
+    for k in range(n):
+        if k == c:
+            dscores[k] = g * q
+        else:
+            dscores[k] = -g * dscores[k]
+    return -(q**gamma) * log_p
+
+
+@_jit
+def loss_and_dscores(code, multinomial, scores, target, dscores, epsilon, quantile, gamma):
+    """Loss of one sample and its derivative with respect to each score column."""
+    if multinomial:
+        return softmax_loss(code, scores, target, dscores, gamma)
+    total = 0.0
+    for k in range(scores.shape[0]):
+        value, deriv = margin_loss(code, scores[k], target[k], epsilon, quantile, gamma)
+        total += value
+        dscores[k] = deriv
+    return total

@@ -1,0 +1,58 @@
+"""Learning-rate schedules.
+
+Schedules that change within an epoch (``invscaling`` and ``optimal``, which
+depend on the update counter ``t``) are evaluated in the kernel by
+:func:`step_learning_rate`. Schedules that change between epochs (``constant``,
+``adaptive``, ``inverse_time``, ``step``, ``exponential``) are evaluated once per
+epoch in Python by :func:`epoch_learning_rate` and reach the kernel as a
+constant.
+"""
+
+import math
+
+from numba import njit
+
+# Codes seen by the kernel.
+SCHED_PER_EPOCH = 0  # the kernel uses the rate it is given, unchanged
+SCHED_INVSCALING = 1
+SCHED_OPTIMAL = 2
+
+
+@njit(cache=True, nogil=True)
+def step_learning_rate(code, eta, t, power_t, optimal_offset, alpha):
+    """Learning rate for update number ``t`` (1-based)."""
+    if code == SCHED_INVSCALING:
+        return eta / math.pow(t, power_t)
+    if code == SCHED_OPTIMAL:
+        return 1.0 / (alpha * (optimal_offset + t - 1.0))
+    return eta
+
+
+def optimal_offset(alpha, dloss_at):
+    """Léon Bottou's heuristic start ``t0`` for the ``optimal`` schedule.
+
+    Chooses t0 so that the first step has the size of a typical weight,
+    ``1 / sqrt(sqrt(alpha))``, damped by the loss derivative there (the same
+    heuristic scikit-learn's SGD uses). ``dloss_at(p)`` is the absolute loss
+    derivative at score ``p`` for a positive target.
+    """
+    typw = math.sqrt(1.0 / math.sqrt(alpha))
+    initial_eta = typw / max(1.0, dloss_at(-typw))
+    return 1.0 / (initial_eta * alpha)
+
+
+def epoch_learning_rate(schedule, eta0, epoch, decay_rate, milestones):
+    """Learning rate for a whole epoch of a per-epoch schedule.
+
+    ``epoch`` counts completed epochs (0 for the first). ``adaptive`` is
+    handled by the driver, which divides the rate when progress stalls, so
+    here it behaves like ``constant``.
+    """
+    if schedule == "inverse_time":
+        return eta0 / (1.0 + decay_rate * epoch)
+    if schedule == "exponential":
+        return eta0 * math.exp(-decay_rate * epoch)
+    if schedule == "step":
+        passed = sum(1 for m in milestones if epoch >= m)
+        return eta0 * decay_rate**passed
+    return eta0

@@ -1,0 +1,83 @@
+"""Public names of losses, optimizers and schedules, and what the code needs to know.
+
+This is the one table that both the parameter validation (``StrOptions`` in
+``_parameter_constraints``) and the kernels' integer codes are built from.
+Adding a loss means: its formula in ``_kernels/losses.py``, a row here, tests.
+"""
+
+from dataclasses import dataclass
+
+from ._kernels import losses as L
+from ._kernels import optimizers as O
+
+
+@dataclass(frozen=True)
+class LossInfo:
+    """What the driver needs to know about a loss.
+
+    Attributes
+    ----------
+    code : int
+        Kernel code.
+    curvature : float
+        Bound on the second derivative of the loss in the score (for
+        non-smooth losses a scale that gives steps of a sensible size). Used
+        by ``eta0="auto"`` to derive the step size from the data.
+    probabilistic : bool
+        Whether scores map to class probabilities (``predict_proba``).
+    multinomial : bool
+        Whether multi-class problems use a softmax over all classes (else
+        one-vs-rest).
+    """
+
+    code: int
+    curvature: float
+    probabilistic: bool = False
+    multinomial: bool = False
+
+
+REGRESSION_LOSSES = {
+    "squared_error": LossInfo(L.LOSS_SQUARED_ERROR, 1.0),
+    "absolute_error": LossInfo(L.LOSS_ABSOLUTE_ERROR, 1.0),
+    "huber": LossInfo(L.LOSS_HUBER, 1.0),
+    "epsilon_insensitive": LossInfo(L.LOSS_EPSILON_INSENSITIVE, 1.0),
+    "squared_epsilon_insensitive": LossInfo(L.LOSS_SQUARED_EPSILON_INSENSITIVE, 2.0),
+    "quantile": LossInfo(L.LOSS_QUANTILE, 1.0),
+}
+
+CLASSIFICATION_LOSSES = {
+    "log_loss": LossInfo(L.LOSS_LOG, 0.25, probabilistic=True, multinomial=True),
+    "hinge": LossInfo(L.LOSS_HINGE, 1.0),
+    "squared_hinge": LossInfo(L.LOSS_SQUARED_HINGE, 2.0),
+    "modified_huber": LossInfo(L.LOSS_MODIFIED_HUBER, 2.0, probabilistic=True),
+    "perceptron": LossInfo(L.LOSS_PERCEPTRON, 1.0),
+    "focal": LossInfo(L.LOSS_FOCAL, 0.25, probabilistic=True, multinomial=True),
+}
+
+OPTIMIZERS = {
+    "sgd": O.OPT_SGD,
+    "momentum": O.OPT_MOMENTUM,
+    "nesterov": O.OPT_NESTEROV,
+    "adagrad": O.OPT_ADAGRAD,
+    "rmsprop": O.OPT_RMSPROP,
+    "adam": O.OPT_ADAM,
+    "adamw": O.OPT_ADAMW,
+}
+
+# Optimizers whose step is normalised by gradient magnitudes: "auto" cannot be
+# derived from a Lipschitz constant, so it means the customary default rate.
+ADAPTIVE_DEFAULT_ETA = {"adagrad": 0.01, "rmsprop": 0.01, "adam": 0.001, "adamw": 0.001}
+
+SCHEDULES = (
+    "constant",
+    "invscaling",
+    "optimal",
+    "adaptive",
+    "inverse_time",
+    "step",
+    "exponential",
+)
+
+SOLVERS = ("batch", "minibatch", "stochastic")
+
+PENALTIES = ("l2", "l1", "elasticnet")

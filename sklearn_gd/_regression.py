@@ -1,0 +1,230 @@
+"""GDRegressor: linear regression trained by gradient descent."""
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._base import BaseGD
+from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
+from ._registry import REGRESSION_LOSSES
+
+_DTYPES = [np.float64, np.float32]
+
+
+class GDRegressor(RegressorMixin, BaseGD):
+    __doc__ = f"""Linear regression trained by Numba-jitted gradient descent.
+
+    Minimises ``sum_i w_i * loss(y_i, x_i @ coef_ + intercept_) / sum_i w_i +
+    penalty(coef_)`` with batch, mini-batch or stochastic gradient descent and
+    any of the optimizers and step-size schedules below.
+
+    Parameters
+    ----------
+    loss : {{"squared_error", "absolute_error", "huber", "epsilon_insensitive", \
+"squared_epsilon_insensitive", "quantile"}}, default="squared_error"
+        The loss on the residual ``r = prediction - y``: ``r**2 / 2``, ``|r|``,
+        Huber (quadratic up to ``epsilon``, linear beyond),
+        ``max(0, |r| - epsilon)``, its square, and the pinball loss of
+        ``quantile``.
+
+    {SHARED_PARAMETERS}
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+        Weights of the features.
+
+    intercept_ : ndarray of shape (1,)
+        The intercept.
+
+    {SHARED_ATTRIBUTES}
+    See Also
+    --------
+    GDClassifier : The classifier counterpart.
+    sklearn.linear_model.SGDRegressor : scikit-learn's (Cython) SGD regressor.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn_gd import GDRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=0.1, random_state=0)
+    >>> reg = GDRegressor(alpha=0.0, max_iter=2000, tol=1e-8).fit(X, y)
+    >>> round(reg.score(X, y), 3)
+    1.0
+    """
+
+    _parameter_constraints: dict = {
+        **BaseGD._parameter_constraints,
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        penalty="l2",
+        alpha=1e-4,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        solver="batch",
+        batch_size=32,
+        optimizer="sgd",
+        learning_rate="constant",
+        eta0="auto",
+        power_t=0.5,
+        decay_rate=0.1,
+        milestones=None,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        optimizer_epsilon=1e-8,
+        clip_value=None,
+        clip_norm=None,
+        max_iter=1000,
+        tol=1e-4,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        epsilon=0.1,
+        quantile=0.5,
+        gamma=2.0,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.decay_rate = decay_rate
+        self.milestones = milestones
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.optimizer_epsilon = optimizer_epsilon
+        self.clip_value = clip_value
+        self.clip_norm = clip_norm
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.quantile = quantile
+        self.gamma = gamma
+
+    def _loss_info(self):
+        return REGRESSION_LOSSES[self.loss]
+
+    def _set_coef(self, coef, intercept):
+        self.coef_ = coef.ravel()
+        self.intercept_ = intercept.reshape(1)
+
+    def _validation_score(self, params, X, y, sample_weight):
+        pred = safe_sparse_dot(X, params[0, :-1]) + params[0, -1]
+        return r2_score(y, pred, sample_weight=sample_weight)
+
+    def _validate_xy(self, X, y, sample_weight, reset, partial):
+        X, y = validate_data(
+            self, X, y, reset=reset, accept_sparse="csr", dtype=_DTYPES, order="C",
+            y_numeric=True,
+        )
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True,
+            allow_all_zero_weights=partial,
+        )
+        return X, y, sample_weight
+
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the model with gradient descent.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 input trains in float32.
+
+        y : array-like of shape (n_samples,)
+            Target values.
+
+        coef_init : ndarray of shape (n_features,), default=None
+            Initial coefficients (instead of zeros or the warm start).
+
+        intercept_init : ndarray of shape (1,), default=None
+            Initial intercept.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples; None means equal weights.
+
+        Returns
+        -------
+        self : GDRegressor
+            The fitted estimator.
+        """
+        self._validate_params()
+        X, y, sample_weight = self._validate_xy(X, y, sample_weight, reset=True, partial=False)
+        targets = y.astype(X.dtype).reshape(-1, 1)
+        self._fit_arrays(X, y, targets, sample_weight, coef_init, intercept_init)
+        return self
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch over a chunk of data, continuing the current state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+
+        y : array-like of shape (n_samples,)
+            Its targets.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; a chunk whose weights are all zero leaves the
+            model unchanged.
+
+        Returns
+        -------
+        self : GDRegressor
+            The updated estimator.
+        """
+        first = not hasattr(self, "coef_")
+        if first:
+            self._validate_params()
+        X, y, sample_weight = self._validate_xy(X, y, sample_weight, reset=first, partial=True)
+        self._partial_fit_arrays(X, y.astype(X.dtype).reshape(-1, 1), sample_weight)
+        return self
+
+    def predict(self, X):
+        """Predict targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted values, in the dtype the model was trained in.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=_DTYPES)
+        return safe_sparse_dot(X, self.coef_) + self.intercept_[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
