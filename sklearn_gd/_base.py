@@ -410,14 +410,25 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         self.n_iter_ = n_epochs
 
     def _validation_split(self, y):
-        """Indices (train, validation) for early stopping, stratified for classifiers."""
-        stratify = y if is_classifier(self) else None
+        """Indices (train, validation) for early stopping, stratified for classifiers.
+
+        Falls back to a plain random split when the held-out share is too small
+        to contain every class, rather than refusing to train.
+        """
         idx = np.arange(y.shape[0])
+        stratify = y if is_classifier(self) else None
         try:
-            train_idx, val_idx = train_test_split(
-                idx, test_size=self.validation_fraction, stratify=stratify,
-                random_state=self._seed(),
-            )
+            try:
+                train_idx, val_idx = train_test_split(
+                    idx, test_size=self.validation_fraction, stratify=stratify,
+                    random_state=self._seed(),
+                )
+            except ValueError:
+                if stratify is None:
+                    raise
+                train_idx, val_idx = train_test_split(
+                    idx, test_size=self.validation_fraction, random_state=self._seed()
+                )
         except ValueError as exc:
             raise ValueError(
                 f"early_stopping=True cannot hold out validation_fraction="

@@ -167,6 +167,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
     def _validation_score(self, params, X, y, sample_weight):
         scores = safe_sparse_dot(X, params[:, :-1].T) + params[:, -1]
         pred = self._labels_from_scores(scores)
+        if not np.any(sample_weight > 0):
+            sample_weight = None
         return float(np.average(pred == y, weights=sample_weight))
 
     # ------------------------------------------------------------- targets
@@ -266,8 +268,13 @@ class GDClassifier(ClassifierMixin, BaseGD):
             )
         self.classes_ = classes
         sample_weight = self._class_sample_weight(y_index, sample_weight, len(classes))
-        if not np.any(sample_weight > 0):
-            raise ValueError("Sample weights (times class weights) are all zero.")
+        weighted = np.bincount(y_index, weights=sample_weight, minlength=len(classes))
+        if np.count_nonzero(weighted > 0) < 2:
+            raise ValueError(
+                "GDClassifier needs at least 2 classes with positive sample weight, but "
+                f"only {classes[weighted > 0].tolist()} has any: the weights leave a "
+                "single class to learn."
+            )
         targets = self._targets(y_index, len(classes), X.dtype)
         self._fit_arrays(X, y, targets, sample_weight, coef_init, intercept_init)
         return self
