@@ -10,12 +10,16 @@ turn ``y`` into a float target matrix of shape (n_samples, n_outputs) and turn
 the parameter matrix back into ``coef_`` / ``intercept_``.
 """
 
+import os
+import threading
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import effective_n_jobs
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
@@ -24,8 +28,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms
 
+from ._kernels import loops as K
 from ._kernels import schedules as S
-from ._kernels.loops import STATUS_DIVERGED, run_epoch
 from ._kernels.losses import margin_loss
 from ._registry import (
     ADAPTIVE_DEFAULT_ETA,
@@ -128,6 +132,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "quantile": [Interval(Real, 0, 1, closed="neither")],
         "gamma": [Interval(Real, 0, None, closed="left")],
+        "n_jobs": [Integral, None],
     }
 
     # ------------------------------------------------------------------ hooks
@@ -276,30 +281,51 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         rng = np.random.default_rng([self._seed(), epoch])
         return rng.permutation(n_samples).astype(np.int64, copy=False)
 
+    def _kernel_config(self, n_outputs, eta):
+        """The ``codes`` and ``hyper`` arrays the kernels read (see ``_kernels.loops``)."""
+        info = self._loss_info()
+        l2, l1 = _penalty_split(self.penalty, self.alpha, self.l1_ratio)
+        codes = np.zeros(K.N_CODES, dtype=np.int64)
+        codes[K.C_LOSS] = info.code
+        codes[K.C_MULTINOMIAL] = self._multinomial(n_outputs)
+        codes[K.C_OPTIMIZER] = OPTIMIZERS[self.optimizer]
+        codes[K.C_SCHEDULE] = self._schedule_code()
+        codes[K.C_FIT_INTERCEPT] = self.fit_intercept
+        hyper = np.zeros(K.N_HYPER, dtype=np.float64)
+        hyper[K.H_EPSILON] = self.epsilon
+        hyper[K.H_QUANTILE] = self.quantile
+        hyper[K.H_GAMMA] = self.gamma
+        hyper[K.H_ETA] = eta
+        hyper[K.H_POWER_T] = self.power_t
+        hyper[K.H_OPTIMAL_OFFSET] = self._optimal_offset()
+        hyper[K.H_ALPHA] = self.alpha
+        hyper[K.H_L2] = l2
+        hyper[K.H_L1] = l1
+        hyper[K.H_MOMENTUM] = self.momentum
+        hyper[K.H_BETA_1] = self.beta_1
+        hyper[K.H_BETA_2] = self.beta_2
+        hyper[K.H_OPT_EPSILON] = self.optimizer_epsilon
+        hyper[K.H_CLIP_VALUE] = self.clip_value or 0.0
+        hyper[K.H_CLIP_NORM] = self.clip_norm or 0.0
+        return codes, hyper
+
     def _run_epochs(self, rows, targets, sample_weight, state, max_iter, *,
                     stopping=True, validation=None):
         """Train for up to ``max_iter`` epochs, updating ``state`` in place.
 
-        ``sample_weight`` must already be scaled to mean 1 (see
-        :func:`~sklearn_gd._kernels.loops.run_epoch`). Returns the list of
-        per-epoch objectives and the number of epochs run.
+        ``sample_weight`` must already be scaled to mean 1 (see the kernels in
+        ``_kernels.loops``). Returns the list of per-epoch objectives and the
+        number of epochs run.
         """
         params = state["params"]
-        dtype = params.dtype
         n_outputs = params.shape[0]
-        info = self._loss_info()
-        multinomial = self._multinomial(n_outputs)
-        l2, l1 = _penalty_split(self.penalty, self.alpha, self.l1_ratio)
-        grad = np.empty_like(params)
-        scores = np.empty(n_outputs, dtype=np.float64)
-        dscores = np.empty(n_outputs, dtype=np.float64)
-        batch = self._batch_rows(rows.n_samples)
-        sched_code = self._schedule_code()
-        offset = float(self._optimal_offset())
-        milestones = self._milestones()
         eta0 = self.eta0_
         if state["eta"] is None:
             state["eta"] = eta0
+        codes, hyper = self._kernel_config(n_outputs, state["eta"])
+        l2, l1 = hyper[K.H_L2], hyper[K.H_L1]
+        epoch_fn = self._epoch_function(rows, targets, sample_weight, state, codes, hyper)
+        milestones = self._milestones()
         total_weight = float(np.sum(sample_weight))
 
         curve = []
@@ -314,20 +340,10 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
                 state["eta"] = S.epoch_learning_rate(
                     self.learning_rate, eta0, epoch, self.decay_rate, milestones
                 )
-            loss_sum, t, status = run_epoch(
-                *rows.kernel_args(), targets, sample_weight,
-                self._epoch_order(rows.n_samples, epoch), int(batch),
-                params, state["first_moment"], state["second_moment"], grad, scores, dscores,
-                int(info.code), bool(multinomial), float(self.epsilon), float(self.quantile),
-                float(self.gamma), int(OPTIMIZERS[self.optimizer]), int(state["t"]),
-                float(state["eta"]), int(sched_code), float(self.power_t), offset,
-                float(self.alpha), l2, l1, float(self.momentum), float(self.beta_1),
-                float(self.beta_2), float(self.optimizer_epsilon),
-                float(self.clip_value or 0.0), float(self.clip_norm or 0.0),
-                bool(self.fit_intercept),
-            )
-            objective = loss_sum / total_weight + _penalty_value(params, l2, l1)
-            if status == STATUS_DIVERGED or not np.isfinite(objective):
+            hyper[K.H_ETA] = state["eta"]
+            loss_sum, t, status = epoch_fn(epoch, state["t"])
+            objective = loss_sum / total_weight + K.penalty_value(params, l2, l1)
+            if status == K.STATUS_DIVERGED or not np.isfinite(objective):
                 self._raise_divergence(epoch, state["eta"])
             state["t"] = int(t)
             state["epochs"] = epoch + 1
@@ -345,8 +361,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
                 current = -self._validation_score(params, *validation)
             else:
                 current = objective
-            tol = np.inf if self.tol is None else self.tol
-            if current > best - (0.0 if self.tol is None else tol):
+            if current > best - (0.0 if self.tol is None else self.tol):
                 stall += 1
             else:
                 stall = 0
@@ -367,6 +382,35 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
                 ConvergenceWarning,
             )
         return curve, n_epochs
+
+    def _epoch_function(self, rows, targets, sample_weight, state, codes, hyper):
+        """A closure ``(epoch, t) -> (loss_sum, t, status)`` running one epoch."""
+        params, m1, m2 = state["params"], state["first_moment"], state["second_moment"]
+        n_outputs = params.shape[0]
+        scores = np.empty(n_outputs, dtype=np.float64)
+        dscores = np.empty(n_outputs, dtype=np.float64)
+        X = rows.kernel_args()
+        n = rows.n_samples
+
+        if self.solver == "batch":
+            return _BatchEpoch(X, n, targets, sample_weight, params, m1, m2, codes, hyper,
+                               self.n_jobs)
+
+        work = np.zeros_like(params)
+        if self.solver == "stochastic":
+            def epoch_fn(epoch, t):
+                return K.sgd_epoch(*X, targets, sample_weight, self._epoch_order(n, epoch),
+                                   params, m1, m2, work, scores, dscores, int(t), codes,
+                                   hyper)
+            return epoch_fn
+
+        batch = int(self._batch_rows(n))
+
+        def epoch_fn(epoch, t):
+            return K.minibatch_epoch(*X, targets, sample_weight, self._epoch_order(n, epoch),
+                                     batch, params, m1, m2, work, scores, dscores, int(t),
+                                     codes, hyper)
+        return epoch_fn
 
     def _raise_divergence(self, epoch, eta):
         raise DivergenceError(
@@ -482,3 +526,72 @@ def _penalty_value(params, l2, l1):
         return 0.0
     coef = params[:, :-1].astype(np.float64)
     return 0.5 * l2 * float(np.sum(coef * coef)) + l1 * float(np.sum(np.abs(coef)))
+
+
+# Below this many multiply-adds a batch gradient is not worth splitting.
+_PARALLEL_MIN_WORK = 1 << 18
+# Fixed number of row blocks: the sum over blocks, and so the model, is the same
+# whatever the number of threads.
+_N_BLOCKS = 8
+_POOL = None
+_POOL_LOCK = threading.Lock()
+
+
+def _thread_pool():
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                       thread_name_prefix="sklearn_gd")
+        return _POOL
+
+
+class _BatchEpoch:
+    """One full-batch step: block gradients (in threads for large data), then update.
+
+    The Numba kernels release the GIL, so plain Python threads run the blocks
+    in parallel; unlike Numba's own parallel backend this is safe when several
+    estimators fit at once in different threads.
+    """
+
+    def __init__(self, X, n, targets, sample_weight, params, m1, m2, codes, hyper, n_jobs):
+        self.args = (X, targets, sample_weight, params, codes, hyper)
+        self.n, self.m1, self.m2 = n, m1, m2
+        width = X[1].shape[0] / max(n, 1) if X[4] else params.shape[1]
+        n_blocks = _N_BLOCKS if n * width * params.shape[0] >= _PARALLEL_MIN_WORK else 1
+        n_blocks = min(n_blocks, max(n, 1))
+        self.bounds = np.linspace(0, n, n_blocks + 1).astype(np.int64)
+        self.grads = np.empty((n_blocks,) + params.shape, dtype=params.dtype)
+        self.buffers = [(np.empty(params.shape[0]), np.empty(params.shape[0]))
+                        for _ in range(n_blocks)]
+        self.block_losses = np.zeros(n_blocks)
+        workers = effective_n_jobs(n_jobs) if n_jobs is not None else (os.cpu_count() or 1)
+        self.n_workers = max(1, min(workers, n_blocks))
+
+    def _blocks(self, blocks):
+        X, targets, sample_weight, params, codes, hyper = self.args
+        for b in blocks:
+            scores, dscores = self.buffers[b]
+            self.block_losses[b] = K.batch_gradient(
+                *X, targets, sample_weight, int(self.bounds[b]), int(self.bounds[b + 1]),
+                params, self.grads[b], scores, dscores, codes, hyper)
+
+    def __call__(self, epoch, t):
+        n_blocks = self.grads.shape[0]
+        if self.n_workers == 1:
+            self._blocks(range(n_blocks))
+        else:
+            chunks = np.array_split(np.arange(n_blocks), self.n_workers)
+            pool = _thread_pool()
+            futures = [pool.submit(self._blocks, chunk) for chunk in chunks[1:]]
+            self._blocks(chunks[0])
+            for future in futures:
+                future.result()
+        loss_sum = float(np.sum(self.block_losses))
+        if not np.isfinite(loss_sum):
+            return loss_sum, t, K.STATUS_DIVERGED
+        t = int(t) + 1
+        _, _, _, params, codes, hyper = self.args
+        status = K.batch_update(params, self.grads, float(self.n), self.m1, self.m2, t,
+                                codes, hyper)
+        return loss_sum, t, status

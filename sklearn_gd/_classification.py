@@ -121,6 +121,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         epsilon=0.1,
         quantile=0.5,
         gamma=2.0,
+        n_jobs=None,
         class_weight=None,
     ):
         self.loss = loss
@@ -154,6 +155,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         self.epsilon = epsilon
         self.quantile = quantile
         self.gamma = gamma
+        self.n_jobs = n_jobs
         self.class_weight = class_weight
 
     # ---------------------------------------------------------------- hooks

@@ -140,6 +140,11 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
 
     gamma : float, default=2.0
         Focusing parameter of the "focal" loss; 0 gives the log loss.
+
+    n_jobs : int or None, default=None
+        Threads for the batch gradient on large data (None: all cores; -1 as
+        well, as in joblib). The rows are always split into the same blocks and
+        summed in the same order, so the model does not depend on it.
 """
 
 SHARED_ATTRIBUTES = """\

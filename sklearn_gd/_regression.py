@@ -94,6 +94,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         epsilon=0.1,
         quantile=0.5,
         gamma=2.0,
+        n_jobs=None,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -126,6 +127,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         self.epsilon = epsilon
         self.quantile = quantile
         self.gamma = gamma
+        self.n_jobs = n_jobs
 
     def _loss_info(self):
         return REGRESSION_LOSSES[self.loss]

@@ -1,179 +1,454 @@
-"""The epoch loop shared by batch, mini-batch and stochastic gradient descent.
-
-One kernel, :func:`run_epoch`, walks the samples in a given order in batches of
-``batch_size`` rows (``n_samples`` rows: batch gradient descent; one row: SGD),
-accumulates the batch gradient, and applies one optimizer update per batch.
-Everything that varies (loss, optimizer, schedule, dense or CSR rows) is an
-integer code or flag, so the kernel compiles once per floating dtype and is
-cached on disk.
+"""Epoch loops for batch, mini-batch and stochastic gradient descent.
 
 Parameters are one array ``params`` of shape (n_outputs, n_features + 1) whose
-last column is the intercept; the optimizer state arrays have the same shape.
+last column is the intercept; the optimizer moments have the same shape.
+Everything that varies between fits reaches the kernels as two small arrays,
+``codes`` (int64, indexed by the ``C_*`` constants) and ``hyper`` (float64,
+indexed by the ``H_*`` constants), so that one compilation per float dtype
+serves every loss, optimizer and schedule, and a call unboxes few arguments.
+
+Three loops share the per-sample and per-coordinate pieces:
+
+* :func:`sgd_epoch`: one update per sample, the gradient fused into the update
+  (no gradient buffer). With CSR rows, plain SGD and at most an L2 penalty it
+  keeps the weights as ``scale * v`` so that an update costs O(non-zeros of the
+  row) rather than O(n_features);
+* :func:`minibatch_epoch`: accumulate ``batch_size`` rows, then one update;
+* :func:`batch_gradient` + :func:`batch_update`: the full-batch gradient of a
+  block of rows (the driver sums a fixed number of blocks, possibly in
+  threads, in a fixed order, so the result does not depend on the thread
+  count), then one update.
+
+Rows are visited in the order given (shuffled by the driver) and the row
+needed ``PREFETCH_DISTANCE`` samples ahead is prefetched.
 """
 
 import math
 
 from numba import njit
 
-from .losses import loss_and_dscores
-from .optimizers import OPT_ADAMW, optimizer_step
+from .losses import margin_loss, softmax_loss
+from .optimizers import OPT_ADAM, OPT_ADAMW, OPT_SGD, optimizer_step
+from .prefetch import PREFETCH_DISTANCE, prefetch_row
 from .schedules import step_learning_rate
 
 STATUS_OK = 0
 STATUS_DIVERGED = 1
 
-_jit = njit(cache=True, nogil=True)
+# Layout of ``codes``.
+C_LOSS = 0
+C_MULTINOMIAL = 1
+C_OPTIMIZER = 2
+C_SCHEDULE = 3
+C_FIT_INTERCEPT = 4
+N_CODES = 5
+
+# Layout of ``hyper``.
+H_EPSILON = 0
+H_QUANTILE = 1
+H_GAMMA = 2
+H_ETA = 3
+H_POWER_T = 4
+H_OPTIMAL_OFFSET = 5
+H_ALPHA = 6
+H_L2 = 7
+H_L1 = 8
+H_MOMENTUM = 9
+H_BETA_1 = 10
+H_BETA_2 = 11
+H_OPT_EPSILON = 12
+H_CLIP_VALUE = 13
+H_CLIP_NORM = 14
+N_HYPER = 15
+
+# Reassociation lets LLVM vectorise the dot products and gradient sums (a fixed
+# order for a given build, so results stay reproducible); 'nnan'/'ninf' are not
+# allowed because the divergence checks rely on NaN and inf behaving as such.
+_FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+_jit = njit(cache=True, nogil=True, fastmath=_FASTMATH)
+_jit_inline = njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always")
 
 
+# ----------------------------------------------------------------- rows
+# Rows and parameter vectors are addressed as (2-D array, index) rather than as
+# views: a view handed to a callee costs atomic reference-count updates per row,
+# which measured as much as the arithmetic.
 @_jit
-def row_dot(X, data, indices, indptr, is_sparse, i, w):
-    """<x_i, w[:n_features]> for a dense row or a CSR row."""
+def row_dot(X, data, indices, indptr, is_sparse, i, W, k):
+    """<x_i, W[k, :n_features]> for a dense row or a CSR row."""
     acc = 0.0
     if is_sparse:
         for p in range(indptr[i], indptr[i + 1]):
-            acc += data[p] * w[indices[p]]
+            acc += data[p] * W[k, indices[p]]
     else:
         for j in range(X.shape[1]):
-            acc += X[i, j] * w[j]
+            acc += X[i, j] * W[k, j]
     return acc
 
 
 @_jit
-def row_axpy(X, data, indices, indptr, is_sparse, i, a, out):
-    """out[:n_features] += a * x_i for a dense row or a CSR row."""
+def row_axpy(X, data, indices, indptr, is_sparse, i, a, out, k):
+    """out[k, :n_features] += a * x_i for a dense row or a CSR row."""
     if is_sparse:
         for p in range(indptr[i], indptr[i + 1]):
-            out[indices[p]] += a * data[p]
+            out[k, indices[p]] += a * data[p]
     else:
         for j in range(X.shape[1]):
-            out[j] += a * X[i, j]
+            out[k, j] += a * X[i, j]
 
 
 @_jit
-def apply_update(params, grad, scale, m1, m2, n_fit, lr, t, opt_code, l2, l1,
-                 momentum, beta_1, beta_2, eps, clip_value, clip_norm):
-    """One optimizer step on every parameter from the accumulated gradient.
+def row_sq_norm(X, data, indptr, is_sparse, i):
+    acc = 0.0
+    if is_sparse:
+        for p in range(indptr[i], indptr[i + 1]):
+            acc += data[p] * data[p]
+    else:
+        for j in range(X.shape[1]):
+            acc += X[i, j] * X[i, j]
+    return acc
 
-    ``grad * scale`` is the gradient of the data term. ``n_fit`` is the number
-    of columns updated (``n_features`` without intercept, ``n_features + 1``
-    with). Clipping applies to the data term before the penalty. L2 enters the
-    gradient, except for AdamW where it is decoupled weight decay; L1 is a
-    proximal (soft-threshold) step with the coordinate's effective step size,
-    which makes coefficients exactly zero.
-    """
-    n_out = params.shape[0]
+
+@_jit_inline
+def sample_loss(X, data, indices, indptr, is_sparse, i, params, targets, scores, dscores,
+                codes, hyper):
+    """Scores of row i, then its loss; d loss / d scores is left in ``dscores``."""
     n_features = params.shape[1] - 1
+    n_out = params.shape[0]
+    if n_out == 1:
+        # A loop of one trip around the dot product stopped LLVM from vectorising
+        # it (measured 2x slower), so the common single-output case is spelled out.
+        scores[0] = row_dot(X, data, indices, indptr, is_sparse, i, params, 0) \
+            + params[0, n_features]
+    else:
+        for k in range(n_out):
+            scores[k] = row_dot(X, data, indices, indptr, is_sparse, i, params, k) \
+                + params[k, n_features]
+    return scores_loss(scores, targets, i, dscores, codes, hyper)
+
+
+@_jit
+def scores_loss(scores, targets, i, dscores, codes, hyper):
+    """Loss of sample i from its scores; d loss / d scores goes into ``dscores``."""
+    code = codes[C_LOSS]
+    if codes[C_MULTINOMIAL] != 0:
+        return softmax_loss(code, scores, targets[i], dscores, hyper[H_GAMMA])
+    total = 0.0
+    for k in range(scores.shape[0]):
+        value, deriv = margin_loss(code, scores[k], targets[i, k], hyper[H_EPSILON],
+                                   hyper[H_QUANTILE], hyper[H_GAMMA])
+        total += value
+        dscores[k] = deriv
+    return total
+
+
+# -------------------------------------------------------------- updates
+@_jit
+def update_coordinate(w, g, m1, m2, penalised, lr, bias1, bias2, codes, hyper):
+    """Optimizer step on one parameter from its loss gradient ``g``.
+
+    L2 enters the gradient, except for AdamW where it is decoupled weight
+    decay; L1 is a proximal (soft-threshold) step with the coordinate's
+    effective step size, which makes coefficients exactly zero. The intercept
+    (``penalised`` False) gets neither. Returns (w, m1, m2).
+    """
+    opt = codes[C_OPTIMIZER]
+    l2 = hyper[H_L2]
+    decoupled = opt == OPT_ADAMW
+    clip = hyper[H_CLIP_VALUE]
+    if clip > 0.0:
+        g = min(max(g, -clip), clip)
+    if penalised and not decoupled:
+        g += l2 * w
+    new_w, m1, m2, step = optimizer_step(
+        opt, w, g, m1, m2, lr, hyper[H_MOMENTUM], hyper[H_BETA_1], hyper[H_BETA_2],
+        hyper[H_OPT_EPSILON], bias1, bias2,
+    )
+    if penalised:
+        if decoupled:
+            new_w -= lr * l2 * w
+        shrink = step * hyper[H_L1]
+        if shrink > 0.0:
+            if new_w > shrink:
+                new_w -= shrink
+            elif new_w < -shrink:
+                new_w += shrink
+            else:
+                new_w = 0.0
+    return new_w, m1, m2
+
+
+@_jit
+def bias_corrections(t, codes, hyper):
+    if codes[C_OPTIMIZER] == OPT_ADAM or codes[C_OPTIMIZER] == OPT_ADAMW:
+        return 1.0 - hyper[H_BETA_1] ** t, 1.0 - hyper[H_BETA_2] ** t
+    return 1.0, 1.0
+
+
+@_jit
+def learning_rate_at(t, codes, hyper):
+    return step_learning_rate(codes[C_SCHEDULE], hyper[H_ETA], t, hyper[H_POWER_T],
+                              hyper[H_OPTIMAL_OFFSET], hyper[H_ALPHA])
+
+
+@_jit
+def apply_gradient(params, grad, scale, m1, m2, t, codes, hyper):
+    """One optimizer step on every parameter from the gradient ``grad * scale``.
+
+    ``clip_norm`` rescales the whole loss gradient first; the penalty is
+    added per coordinate afterwards.
+    """
+    n_features = params.shape[1] - 1
+    n_fit = n_features + 1 if codes[C_FIT_INTERCEPT] else n_features
+    clip_norm = hyper[H_CLIP_NORM]
     if clip_norm > 0.0:
         sq = 0.0
-        for k in range(n_out):
+        for k in range(params.shape[0]):
             for j in range(n_fit):
                 sq += grad[k, j] * grad[k, j]
         norm = math.sqrt(sq) * scale
         if norm > clip_norm:
             scale *= clip_norm / norm
-    bias1 = 1.0 - beta_1**t
-    bias2 = 1.0 - beta_2**t
-    decoupled = opt_code == OPT_ADAMW
-    for k in range(n_out):
+    lr = learning_rate_at(t, codes, hyper)
+    bias1, bias2 = bias_corrections(t, codes, hyper)
+    for k in range(params.shape[0]):
         for j in range(n_fit):
-            w = params[k, j]
-            g = grad[k, j] * scale
-            if clip_value > 0.0:
-                g = min(max(g, -clip_value), clip_value)
-            penalised = j < n_features
-            if penalised and not decoupled:
-                g += l2 * w
-            new_w, m1[k, j], m2[k, j], step = optimizer_step(
-                opt_code, w, g, m1[k, j], m2[k, j], lr, momentum, beta_1, beta_2, eps,
-                bias1, bias2,
-            )
-            if penalised:
-                if decoupled:
-                    new_w -= lr * l2 * w
-                if l1 > 0.0:
-                    shrink = step * l1
-                    if new_w > shrink:
-                        new_w -= shrink
-                    elif new_w < -shrink:
-                        new_w += shrink
-                    else:
-                        new_w = 0.0
-            params[k, j] = new_w
+            params[k, j], m1[k, j], m2[k, j] = update_coordinate(
+                params[k, j], grad[k, j] * scale, m1[k, j], m2[k, j], j < n_features,
+                lr, bias1, bias2, codes, hyper)
 
 
 @_jit
-def run_epoch(X, data, indices, indptr, is_sparse, targets, sample_weight, order,
-              batch_size, params, m1, m2, grad, scores, dscores,
-              loss_code, multinomial, epsilon, quantile, gamma,
-              opt_code, t, eta, sched_code, power_t, optimal_offset,
-              alpha, l2, l1, momentum, beta_1, beta_2, opt_eps,
-              clip_value, clip_norm, fit_intercept):
-    """One pass over ``order``; returns (sum of weighted losses, t, status).
+def params_finite(params):
+    for k in range(params.shape[0]):
+        for j in range(params.shape[1]):
+            if not math.isfinite(params[k, j]):
+                return False
+    return True
 
-    ``sample_weight`` must have mean 1 over the data the schedule is set up for,
-    so that the batch gradient ``sum(w_i * grad_i) / batch_rows`` is an unbiased
-    estimate of the gradient of ``sum(w_i * loss_i) / sum(w_i)``; with one batch
-    of all rows the two are equal, which makes weighted and repeated samples
-    give the same model. Each loss is evaluated before the update it feeds, so
-    the returned sum is the usual running epoch loss. A non-finite loss stops
-    the epoch at once with ``STATUS_DIVERGED``.
+
+@_jit
+def penalty_value(params, l2, l1):
+    """alpha * ((1 - r) / 2 ||W||^2 + r ||W||_1), given l2 = alpha(1-r), l1 = alpha r."""
+    n_features = params.shape[1] - 1
+    sq = 0.0
+    ab = 0.0
+    for k in range(params.shape[0]):
+        for j in range(n_features):
+            sq += params[k, j] * params[k, j]
+            ab += abs(params[k, j])
+    return 0.5 * l2 * sq + l1 * ab
+
+
+# ---------------------------------------------------------------- loops
+@_jit
+def sgd_epoch(X, data, indices, indptr, is_sparse, targets, sample_weight, order, params,
+              m1, m2, work, scores, dscores, t, codes, hyper):
+    """One update per sample, in ``order``; returns (sum of weighted losses, t, status).
+
+    ``work`` is a zeroed (n_outputs, n_features + 1) buffer (left zeroed).
     """
     n = order.shape[0]
     n_out = params.shape[0]
     n_features = params.shape[1] - 1
-    n_fit = n_features + 1 if fit_intercept else n_features
+    fit_intercept = codes[C_FIT_INTERCEPT] != 0
+    opt = codes[C_OPTIMIZER]
+    l2 = hyper[H_L2]
+    plain = opt == OPT_SGD and hyper[H_L1] == 0.0 and hyper[H_CLIP_VALUE] == 0.0 \
+        and hyper[H_CLIP_NORM] == 0.0
+    if plain and is_sparse:
+        return _sparse_scaled_sgd_epoch(data, indices, indptr, targets, sample_weight, order,
+                                        params, scores, dscores, t, codes, hyper)
+    clip_norm = hyper[H_CLIP_NORM]
+    loss_sum = 0.0
+    for pos in range(n):
+        if pos + PREFETCH_DISTANCE < n:
+            prefetch_row(X, data, indices, indptr, is_sparse, order[pos + PREFETCH_DISTANCE])
+        i = order[pos]
+        sw = sample_weight[i]
+        loss = sample_loss(X, data, indices, indptr, is_sparse, i, params, targets, scores,
+                           dscores, codes, hyper)
+        loss_sum += sw * loss
+        if not math.isfinite(loss_sum):
+            return loss_sum, t, STATUS_DIVERGED
+        t += 1
+        lr = learning_rate_at(t, codes, hyper)
+        factor = sw
+        if clip_norm > 0.0:
+            sq = 0.0
+            for k in range(n_out):
+                sq += dscores[k] * dscores[k]
+            norm = abs(sw) * math.sqrt(sq * (row_sq_norm(X, data, indptr, is_sparse, i)
+                                             + (1.0 if fit_intercept else 0.0)))
+            if norm > clip_norm:
+                factor *= clip_norm / norm
+        if plain:
+            # Plain SGD on dense rows: w <- w - lr * (a * x + l2 * w), one fused pass.
+            for k in range(n_out):
+                a = factor * dscores[k]
+                decay = 1.0 - lr * l2
+                step = lr * a
+                for j in range(n_features):
+                    params[k, j] = decay * params[k, j] - step * X[i, j]
+                if fit_intercept:
+                    params[k, n_features] -= step
+            continue
+        bias1, bias2 = bias_corrections(t, codes, hyper)
+        for k in range(n_out):
+            a = factor * dscores[k]
+            if is_sparse:
+                # Moments and penalties move every coordinate, so the update is
+                # dense; scatter the row's gradient into the work buffer first.
+                row_axpy(X, data, indices, indptr, True, i, a, work, k)
+                for j in range(n_features):
+                    params[k, j], m1[k, j], m2[k, j] = update_coordinate(
+                        params[k, j], work[k, j], m1[k, j], m2[k, j], True, lr, bias1,
+                        bias2, codes, hyper)
+                for p in range(indptr[i], indptr[i + 1]):
+                    work[k, indices[p]] = 0.0
+            else:
+                for j in range(n_features):
+                    params[k, j], m1[k, j], m2[k, j] = update_coordinate(
+                        params[k, j], a * X[i, j], m1[k, j], m2[k, j], True, lr, bias1,
+                        bias2, codes, hyper)
+            if fit_intercept:
+                params[k, n_features], m1[k, n_features], m2[k, n_features] = \
+                    update_coordinate(params[k, n_features], a, m1[k, n_features],
+                                      m2[k, n_features], False, lr, bias1, bias2, codes,
+                                      hyper)
+    if not params_finite(params):
+        return loss_sum, t, STATUS_DIVERGED
+    return loss_sum, t, STATUS_OK
+
+
+@_jit
+def _sparse_scaled_sgd_epoch(data, indices, indptr, targets, sample_weight, order, params,
+                             scores, dscores, t, codes, hyper):
+    """Plain SGD with L2 on CSR rows in O(non-zeros) per update.
+
+    The weights are kept as ``scale * v``: the L2 shrinkage of every weight is
+    a change of ``scale``, and the loss gradient touches only the row's
+    non-zero columns of ``v``.
+    """
+    n = order.shape[0]
+    n_out = params.shape[0]
+    n_features = params.shape[1] - 1
+    fit_intercept = codes[C_FIT_INTERCEPT] != 0
+    l2 = hyper[H_L2]
+    scale = 1.0
+    loss_sum = 0.0
+    status = STATUS_OK
+    for pos in range(n):
+        if pos + PREFETCH_DISTANCE < n:
+            # (``params`` stands in for the dense X, which CSR rows never read.)
+            prefetch_row(params, data, indices, indptr, True, order[pos + PREFETCH_DISTANCE])
+        i = order[pos]
+        for k in range(n_out):
+            acc = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                acc += data[p] * params[k, indices[p]]
+            scores[k] = scale * acc + params[k, n_features]
+        loss = scores_loss(scores, targets, i, dscores, codes, hyper)
+        sw = sample_weight[i]
+        loss_sum += sw * loss
+        if not math.isfinite(loss_sum):
+            status = STATUS_DIVERGED
+            break
+        t += 1
+        lr = learning_rate_at(t, codes, hyper)
+        scale *= 1.0 - lr * l2
+        if abs(scale) < 1e-9:
+            # Fold the scale into v before it underflows.
+            for k in range(n_out):
+                for j in range(n_features):
+                    params[k, j] *= scale
+            scale = 1.0
+        for k in range(n_out):
+            step = lr * sw * dscores[k]
+            if step != 0.0:
+                g = step / scale
+                for p in range(indptr[i], indptr[i + 1]):
+                    params[k, indices[p]] -= g * data[p]
+                if fit_intercept:
+                    params[k, n_features] -= step
+    for k in range(n_out):
+        for j in range(n_features):
+            params[k, j] *= scale
+    if status == STATUS_OK and not params_finite(params):
+        status = STATUS_DIVERGED
+    return loss_sum, t, status
+
+
+@_jit
+def minibatch_epoch(X, data, indices, indptr, is_sparse, targets, sample_weight, order,
+                    batch_size, params, m1, m2, grad, scores, dscores, t, codes, hyper):
+    """One update per ``batch_size`` rows of ``order``; returns (loss sum, t, status).
+
+    The update uses the mean of the weighted gradients of the batch: with
+    weights scaled to mean 1 it is an unbiased estimate of the gradient of
+    ``sum(w_i loss_i) / sum(w_i)``.
+    """
+    n = order.shape[0]
+    n_features = params.shape[1] - 1
     loss_sum = 0.0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         grad[:, :] = 0.0
         for pos in range(start, stop):
+            if pos + PREFETCH_DISTANCE < n:
+                prefetch_row(X, data, indices, indptr, is_sparse, order[pos + PREFETCH_DISTANCE])
             i = order[pos]
-            for k in range(n_out):
-                scores[k] = row_dot(X, data, indices, indptr, is_sparse, i, params[k]) \
-                    + params[k, n_features]
-            loss = loss_and_dscores(loss_code, multinomial, scores, targets[i], dscores,
-                                    epsilon, quantile, gamma)
             sw = sample_weight[i]
+            loss = sample_loss(X, data, indices, indptr, is_sparse, i, params, targets,
+                               scores, dscores, codes, hyper)
             loss_sum += sw * loss
             if not math.isfinite(loss_sum):
                 return loss_sum, t, STATUS_DIVERGED
-            for k in range(n_out):
+            for k in range(params.shape[0]):
                 a = sw * dscores[k]
                 if a != 0.0:
-                    row_axpy(X, data, indices, indptr, is_sparse, i, a, grad[k])
+                    row_axpy(X, data, indices, indptr, is_sparse, i, a, grad, k)
                     grad[k, n_features] += a
         t += 1
-        lr = step_learning_rate(sched_code, eta, t, power_t, optimal_offset, alpha)
-        apply_update(params, grad, 1.0 / (stop - start), m1, m2, n_fit, lr, t, opt_code,
-                     l2, l1, momentum, beta_1, beta_2, opt_eps, clip_value, clip_norm)
-    for k in range(n_out):
-        for j in range(n_features + 1):
-            if not math.isfinite(params[k, j]):
-                return loss_sum, t, STATUS_DIVERGED
+        apply_gradient(params, grad, 1.0 / (stop - start), m1, m2, t, codes, hyper)
+    if not params_finite(params):
+        return loss_sum, t, STATUS_DIVERGED
     return loss_sum, t, STATUS_OK
 
 
 @_jit
-def decision_scores(X, data, indices, indptr, is_sparse, params, out):
-    """out[i, k] = <x_i, params[k, :-1]> + params[k, -1] (no BLAS, any row format)."""
+def batch_gradient(X, data, indices, indptr, is_sparse, targets, sample_weight, start, stop,
+                   params, grad, scores, dscores, codes, hyper):
+    """Weighted loss sum of rows [start, stop); their gradient sum goes into ``grad``.
+
+    One fused pass: each row's scores and its contribution to the gradient are
+    computed while the row is in cache.
+    """
     n_features = params.shape[1] - 1
-    for i in range(out.shape[0]):
+    grad[:, :] = 0.0
+    loss_sum = 0.0
+    for i in range(start, stop):
+        sw = sample_weight[i]
+        loss_sum += sw * sample_loss(X, data, indices, indptr, is_sparse, i, params, targets,
+                                     scores, dscores, codes, hyper)
         for k in range(params.shape[0]):
-            out[i, k] = row_dot(X, data, indices, indptr, is_sparse, i, params[k]) \
-                + params[k, n_features]
+            a = sw * dscores[k]
+            if a != 0.0:
+                row_axpy(X, data, indices, indptr, is_sparse, i, a, grad, k)
+                grad[k, n_features] += a
+    return loss_sum
 
 
 @_jit
-def data_loss(X, data, indices, indptr, is_sparse, targets, sample_weight, params,
-              scores, dscores, loss_code, multinomial, epsilon, quantile, gamma):
-    """sum_i w_i * loss_i at the current parameters (no update)."""
-    n_out = params.shape[0]
-    n_features = params.shape[1] - 1
-    total = 0.0
-    for i in range(targets.shape[0]):
-        for k in range(n_out):
-            scores[k] = row_dot(X, data, indices, indptr, is_sparse, i, params[k]) \
-                + params[k, n_features]
-        total += sample_weight[i] * loss_and_dscores(
-            loss_code, multinomial, scores, targets[i], dscores, epsilon, quantile, gamma)
-    return total
+def batch_update(params, block_grads, n_samples, m1, m2, t, codes, hyper):
+    """Sum the block gradients in order and take one step; returns status."""
+    n_blocks = block_grads.shape[0]
+    grad = block_grads[0]
+    for b in range(1, n_blocks):
+        for k in range(grad.shape[0]):
+            for j in range(grad.shape[1]):
+                grad[k, j] += block_grads[b, k, j]
+    apply_gradient(params, grad, 1.0 / n_samples, m1, m2, t, codes, hyper)
+    if not params_finite(params):
+        return STATUS_DIVERGED
+    return STATUS_OK
