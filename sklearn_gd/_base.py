@@ -30,6 +30,7 @@ from sklearn.utils.extmath import row_norms
 
 from ._kernels import loops as K
 from ._kernels import schedules as S
+from ._kernels.shuffle import shuffled_order
 from ._kernels.losses import margin_loss
 from ._registry import (
     ADAPTIVE_DEFAULT_ETA,
@@ -77,6 +78,9 @@ class _Rows:
 
     def kernel_args(self):
         return self.dense, self.data, self.indices, self.indptr, self.is_sparse
+
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _readonly(a):
@@ -275,11 +279,49 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
             self._shuffle_seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         return self._shuffle_seed
 
-    def _epoch_order(self, n_samples, epoch):
-        if not self.shuffle or self.solver == "batch":
-            return np.arange(n_samples, dtype=np.int64)
-        rng = np.random.default_rng([self._seed(), epoch])
-        return rng.permutation(n_samples).astype(np.int64, copy=False)
+    def _epoch_order(self, order, epoch):
+        """Fill ``order`` with the sample order of ``epoch`` (identity if not shuffled)."""
+        if self.shuffle and self.solver != "batch":
+            shuffled_order(order, self._seed(), epoch)
+        elif order.shape[0] and order[-1] != order.shape[0] - 1:
+            order[:] = np.arange(order.shape[0])
+        return order
+
+    def _lean_validate(self, X, y, sample_weight):
+        """Cheap validation for repeated ``partial_fit`` calls on plain NumPy arrays.
+
+        Makes the checks ``validate_data`` would make here (2-D float array,
+        ``n_features_in_``, finiteness, matching lengths, non-negative weights)
+        at a fraction of its cost, which otherwise dominates small chunks.
+        Returns None whenever the input needs the general path (lists,
+        DataFrames, sparse matrices, other dtypes or layouts, or anything
+        suspicious), which then raises the usual errors.
+        """
+        if type(X) is not np.ndarray or type(y) is not np.ndarray:
+            return None
+        if X.ndim != 2 or y.ndim != 1 or X.dtype not in _FLOAT_DTYPES \
+                or not X.flags.c_contiguous or hasattr(self, "feature_names_in_"):
+            return None
+        n_samples = X.shape[0]
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        if n_samples == 0 or y.shape[0] != n_samples or not np.isfinite(X.sum()):
+            return None
+        if y.dtype.kind == "f" and not np.isfinite(y.sum()):
+            return None
+        if sample_weight is None:
+            sample_weight = np.ones(n_samples, dtype=X.dtype)
+        else:
+            if type(sample_weight) is not np.ndarray or sample_weight.shape != (n_samples,) \
+                    or sample_weight.dtype.kind != "f":
+                return None
+            if not np.isfinite(sample_weight.sum()) or sample_weight.min() < 0:
+                return None
+            sample_weight = sample_weight.astype(X.dtype, copy=False)
+        return X, y, sample_weight
 
     def _kernel_config(self, n_outputs, eta):
         """The ``codes`` and ``hyper`` arrays the kernels read (see ``_kernels.loops``)."""
@@ -397,9 +439,10 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
                                self.n_jobs)
 
         work = np.zeros_like(params)
+        order = np.arange(n, dtype=np.int64)
         if self.solver == "stochastic":
             def epoch_fn(epoch, t):
-                return K.sgd_epoch(*X, targets, sample_weight, self._epoch_order(n, epoch),
+                return K.sgd_epoch(*X, targets, sample_weight, self._epoch_order(order, epoch),
                                    params, m1, m2, work, scores, dscores, int(t), codes,
                                    hyper)
             return epoch_fn
@@ -407,9 +450,9 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         batch = int(self._batch_rows(n))
 
         def epoch_fn(epoch, t):
-            return K.minibatch_epoch(*X, targets, sample_weight, self._epoch_order(n, epoch),
-                                     batch, params, m1, m2, work, scores, dscores, int(t),
-                                     codes, hyper)
+            return K.minibatch_epoch(*X, targets, sample_weight,
+                                     self._epoch_order(order, epoch), batch, params, m1, m2,
+                                     work, scores, dscores, int(t), codes, hyper)
         return epoch_fn
 
     def _raise_divergence(self, epoch, eta):

@@ -316,8 +316,14 @@ class GDClassifier(ClassifierMixin, BaseGD):
                     "one chunk at a time; pass a dict computed on the whole data set "
                     "(sklearn.utils.class_weight.compute_class_weight)."
                 )
-        X, y, sample_weight = self._validate_xy(X, y, sample_weight, reset=first,
-                                                partial=True)
+        lean = None if first else self._lean_validate(X, y, sample_weight)
+        if lean is None:
+            X, y, sample_weight = self._validate_xy(X, y, sample_weight, reset=first,
+                                                    partial=True)
+        else:
+            # Labels need no type_of_target here: _encode below rejects any
+            # value that is not one of classes_.
+            X, y, sample_weight = lean
         if first:
             declared = np.unique(np.asarray(classes))
             if declared.shape[0] < 2:

@@ -203,9 +203,16 @@ class GDRegressor(RegressorMixin, BaseGD):
             The updated estimator.
         """
         first = not hasattr(self, "coef_")
+        lean = None
         if first:
             self._validate_params()
-        X, y, sample_weight = self._validate_xy(X, y, sample_weight, reset=first, partial=True)
+        elif getattr(y, "dtype", None) is not None and y.dtype.kind in "fiu":
+            lean = self._lean_validate(X, y, sample_weight)
+        if lean is None:
+            X, y, sample_weight = self._validate_xy(X, y, sample_weight, reset=first,
+                                                    partial=True)
+        else:
+            X, y, sample_weight = lean
         self._partial_fit_arrays(X, y.astype(X.dtype).reshape(-1, 1), sample_weight)
         return self
 
