@@ -10,16 +10,12 @@ turn ``y`` into a float target matrix of shape (n_samples, n_outputs) and turn
 the parameter matrix back into ``coef_`` / ``intercept_``.
 """
 
-import os
-import threading
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import effective_n_jobs
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
@@ -28,9 +24,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms
 
+from ._batch import BatchEpoch
 from ._kernels import loops as K
 from ._kernels import schedules as S
 from ._kernels.shuffle import shuffled_order
+from ._lbfgs import fit_lbfgs
 from ._kernels.losses import margin_loss
 from ._registry import (
     ADAPTIVE_DEFAULT_ETA,
@@ -102,6 +100,13 @@ def _penalty_split(penalty, alpha, l1_ratio):
     return float(alpha * (1.0 - ratio)), float(alpha * ratio)
 
 
+def _supports_partial_fit(estimator):
+    """``available_if`` condition: L-BFGS needs the whole data set at once."""
+    if estimator.optimizer == "lbfgs":
+        raise AttributeError("partial_fit is not available for optimizer='lbfgs'.")
+    return True
+
+
 class BaseGD(BaseEstimator, metaclass=ABCMeta):
     """Base class of the gradient-descent estimators. Not for direct use."""
 
@@ -112,7 +117,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         "fit_intercept": ["boolean"],
         "solver": [StrOptions(set(SOLVERS))],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "optimizer": [StrOptions(set(OPTIMIZERS) | {"lbfgs"})],
         "learning_rate": [StrOptions(set(SCHEDULES))],
         "eta0": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, None, None, closed="neither")],
@@ -207,12 +212,27 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
             ),
         )
 
-    def _check_schedule_params(self):
+    def _check_param_combinations(self, partial=False):
+        """Reject combinations of valid parameters that cannot work together."""
         if self.learning_rate == "optimal" and (self.penalty is None or self.alpha == 0):
             raise ValueError(
                 "alpha must be > 0 and penalty not None when learning_rate='optimal': "
                 "its step size is 1 / (alpha * (t0 + t))."
             )
+        if self.optimizer == "lbfgs":
+            problems = []
+            if self.solver != "batch":
+                problems.append(f"solver={self.solver!r} (it needs solver='batch')")
+            if self.penalty in ("l1", "elasticnet") and self.alpha > 0:
+                problems.append(f"penalty={self.penalty!r} (L1 is not differentiable; "
+                                "use a first-order optimizer for it)")
+            if self.early_stopping:
+                problems.append("early_stopping=True")
+            if partial:
+                problems.append("partial_fit (it needs the whole data set; use fit)")
+            if problems:
+                raise ValueError("optimizer='lbfgs' does not support " + ", ".join(problems)
+                                 + ".")
 
     def _milestones(self):
         if self.milestones is None:
@@ -330,7 +350,8 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         codes = np.zeros(K.N_CODES, dtype=np.int64)
         codes[K.C_LOSS] = info.code
         codes[K.C_MULTINOMIAL] = self._multinomial(n_outputs)
-        codes[K.C_OPTIMIZER] = OPTIMIZERS[self.optimizer]
+        # "lbfgs" has no kernel update rule (SciPy steps); its code is never read.
+        codes[K.C_OPTIMIZER] = OPTIMIZERS.get(self.optimizer, 0)
         codes[K.C_SCHEDULE] = self._schedule_code()
         codes[K.C_FIT_INTERCEPT] = self.fit_intercept
         hyper = np.zeros(K.N_HYPER, dtype=np.float64)
@@ -435,8 +456,8 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         n = rows.n_samples
 
         if self.solver == "batch":
-            return _BatchEpoch(X, n, targets, sample_weight, params, m1, m2, codes, hyper,
-                               self.n_jobs)
+            return BatchEpoch(X, n, targets, sample_weight, params, m1, m2, codes, hyper,
+                              self.n_jobs)
 
         work = np.zeros_like(params)
         order = np.arange(n, dtype=np.int64)
@@ -468,7 +489,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
     def _fit_arrays(self, X, y, targets, sample_weight, coef_init=None,
                     intercept_init=None):
         """Full ``fit``: fresh or warm state, early-stopping split, epochs, commit."""
-        self._check_schedule_params()
+        self._check_param_combinations()
         dtype = X.dtype
         n_outputs = targets.shape[1]
         if self.warm_start and hasattr(self, "coef_") and coef_init is None \
@@ -490,8 +511,12 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         rows = _Rows(X)
         self.eta0_ = self._resolve_eta0(rows, sample_weight, n_outputs)
         state["eta"] = None  # every fit restarts the schedule from eta0_
-        curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state,
-                                           self.max_iter, validation=validation)
+        if self.optimizer == "lbfgs":
+            curve, n_epochs = fit_lbfgs(self, rows, targets, sample_weight, state,
+                                        self.max_iter)
+        else:
+            curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state,
+                                               self.max_iter, validation=validation)
         self._commit_state(state)
         self.loss_curve_ = curve
         self.n_iter_ = n_epochs
@@ -528,8 +553,8 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         dtype = X.dtype
         first = not hasattr(self, "coef_")
         total = float(np.sum(sample_weight))
+        self._check_param_combinations(partial=True)
         if first:
-            self._check_schedule_params()
             state = self._fresh_state(targets.shape[1], X.shape[1], dtype)
         else:
             state = self._fitted_state(dtype)
@@ -570,71 +595,3 @@ def _penalty_value(params, l2, l1):
     coef = params[:, :-1].astype(np.float64)
     return 0.5 * l2 * float(np.sum(coef * coef)) + l1 * float(np.sum(np.abs(coef)))
 
-
-# Below this many multiply-adds a batch gradient is not worth splitting.
-_PARALLEL_MIN_WORK = 1 << 18
-# Fixed number of row blocks: the sum over blocks, and so the model, is the same
-# whatever the number of threads.
-_N_BLOCKS = 8
-_POOL = None
-_POOL_LOCK = threading.Lock()
-
-
-def _thread_pool():
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
-                                       thread_name_prefix="sklearn_gd")
-        return _POOL
-
-
-class _BatchEpoch:
-    """One full-batch step: block gradients (in threads for large data), then update.
-
-    The Numba kernels release the GIL, so plain Python threads run the blocks
-    in parallel; unlike Numba's own parallel backend this is safe when several
-    estimators fit at once in different threads.
-    """
-
-    def __init__(self, X, n, targets, sample_weight, params, m1, m2, codes, hyper, n_jobs):
-        self.args = (X, targets, sample_weight, params, codes, hyper)
-        self.n, self.m1, self.m2 = n, m1, m2
-        width = X[1].shape[0] / max(n, 1) if X[4] else params.shape[1]
-        n_blocks = _N_BLOCKS if n * width * params.shape[0] >= _PARALLEL_MIN_WORK else 1
-        n_blocks = min(n_blocks, max(n, 1))
-        self.bounds = np.linspace(0, n, n_blocks + 1).astype(np.int64)
-        self.grads = np.empty((n_blocks,) + params.shape, dtype=params.dtype)
-        self.buffers = [(np.empty(params.shape[0]), np.empty(params.shape[0]))
-                        for _ in range(n_blocks)]
-        self.block_losses = np.zeros(n_blocks)
-        workers = effective_n_jobs(n_jobs) if n_jobs is not None else (os.cpu_count() or 1)
-        self.n_workers = max(1, min(workers, n_blocks))
-
-    def _blocks(self, blocks):
-        X, targets, sample_weight, params, codes, hyper = self.args
-        for b in blocks:
-            scores, dscores = self.buffers[b]
-            self.block_losses[b] = K.batch_gradient(
-                *X, targets, sample_weight, int(self.bounds[b]), int(self.bounds[b + 1]),
-                params, self.grads[b], scores, dscores, codes, hyper)
-
-    def __call__(self, epoch, t):
-        n_blocks = self.grads.shape[0]
-        if self.n_workers == 1:
-            self._blocks(range(n_blocks))
-        else:
-            chunks = np.array_split(np.arange(n_blocks), self.n_workers)
-            pool = _thread_pool()
-            futures = [pool.submit(self._blocks, chunk) for chunk in chunks[1:]]
-            self._blocks(chunks[0])
-            for future in futures:
-                future.result()
-        loss_sum = float(np.sum(self.block_losses))
-        if not np.isfinite(loss_sum):
-            return loss_sum, t, K.STATUS_DIVERGED
-        t = int(t) + 1
-        _, _, _, params, codes, hyper = self.args
-        status = K.batch_update(params, self.grads, float(self.n), self.m1, self.m2, t,
-                                codes, hyper)
-        return loss_sum, t, status

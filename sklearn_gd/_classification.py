@@ -9,7 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._base import BaseGD
+from ._base import BaseGD, _supports_partial_fit
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 from ._registry import CLASSIFICATION_LOSSES
 
@@ -281,6 +281,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         self._fit_arrays(X, y, targets, sample_weight, coef_init, intercept_init)
         return self
 
+    @available_if(_supports_partial_fit)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch over a chunk of data, continuing the current state.
 

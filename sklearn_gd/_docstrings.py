@@ -31,12 +31,17 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         Samples per update for ``solver="minibatch"``.
 
     optimizer : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", \
-"adamw"}, default="sgd"
+"adamw", "lbfgs"}, default="sgd"
         The update rule. "sgd" is the plain gradient step, "momentum" the heavy
         ball, "nesterov" Nesterov's accelerated gradient, "adagrad", "rmsprop",
         "adam" and "adamw" the adaptive methods. With "adamw" the L2 part of
         the penalty is decoupled weight decay (``w -= lr * alpha * w``) instead
         of a gradient term, so its optimum differs from the other optimizers'.
+        "lbfgs" is SciPy's L-BFGS-B quasi-Newton method on the full batch
+        (``solver="batch"`` only; no L1, no ``early_stopping``, no
+        ``partial_fit``): each iteration is one fused pass over the data, and
+        it reaches the optimum of smooth losses to high precision; ``tol`` is
+        then its gradient tolerance and ``max_iter`` its iteration limit.
 
     learning_rate : {"constant", "invscaling", "optimal", "adaptive", \
 "inverse_time", "step", "exponential"}, default="constant"

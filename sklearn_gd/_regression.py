@@ -5,9 +5,10 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._base import BaseGD
+from ._base import BaseGD, _supports_partial_fit
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 from ._registry import REGRESSION_LOSSES
 
@@ -182,6 +183,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         self._fit_arrays(X, y, targets, sample_weight, coef_init, intercept_init)
         return self
 
+    @available_if(_supports_partial_fit)
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over a chunk of data, continuing the current state.
 

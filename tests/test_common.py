@@ -27,6 +27,8 @@ ESTIMATORS = [
     GDClassifier(loss="squared_hinge", solver="stochastic", max_iter=50, random_state=0),
     GDClassifier(loss="hinge", solver="stochastic", learning_rate="optimal", max_iter=50,
                  random_state=0),
+    GDClassifier(optimizer="lbfgs", max_iter=200),
+    GDRegressor(loss="huber", optimizer="lbfgs", max_iter=200),
     GDRegressor(loss="quantile", quantile=0.3, solver="batch", optimizer="nesterov",
                 learning_rate="step", max_iter=200),
     GDRegressor(loss="epsilon_insensitive", solver="stochastic", optimizer="adamw",
