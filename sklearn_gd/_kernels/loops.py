@@ -65,8 +65,9 @@ N_HYPER = 15
 # order for a given build, so results stay reproducible); 'nnan'/'ninf' are not
 # allowed because the divergence checks rely on NaN and inf behaving as such.
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
-_jit = njit(cache=True, nogil=True, fastmath=_FASTMATH)
-_jit_inline = njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always")
+_jit = njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+_jit_inline = njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy",
+                   inline="always")
 
 
 # ----------------------------------------------------------------- rows

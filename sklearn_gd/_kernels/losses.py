@@ -30,7 +30,7 @@ LOSS_MODIFIED_HUBER = 9
 LOSS_PERCEPTRON = 10
 LOSS_FOCAL = 11
 
-_jit = njit(cache=True, nogil=True)
+_jit = njit(cache=True, nogil=True, error_model="numpy")
 
 
 @_jit

@@ -1,0 +1,264 @@
+"""Benchmarks of sklearn-gd against scikit-learn, measured side by side in one run.
+
+Usage::
+
+    python benchmarks/run.py            # full suite (a few minutes on 2 cores)
+    python benchmarks/run.py --quick    # smaller data, for a smoke test
+
+Every case prints the median over repeated runs after a warm-up run (which
+excludes Numba compilation), and the ratio ours / peer (lower is better).
+Cases:
+
+1. per-epoch time of one-sample SGD on dense 200,000 x 100 (hinge, log loss,
+   squared loss with L2), float64 and float32, against SGDClassifier /
+   SGDRegressor with a constant learning rate and tol=None;
+2. per-epoch time of the batch and mini-batch (256) loops against the floor of
+   one pass over X (``X @ w`` with NumPy);
+3. one-sample SGD on sparse CSR 100,000 x 50,000 at 0.1% density against
+   SGDClassifier;
+4. partial_fit streaming in chunks of 10, 100 and 1,000 rows against
+   SGDClassifier.partial_fit (and river's LogisticRegression.learn_one when
+   river is installed), in samples per second;
+5. time to reach the optimum of log loss + L2 (within 1e-4 relative) against
+   LogisticRegression(solver="lbfgs");
+6. peak memory of fit above the loaded data on a C-contiguous X, and the
+   first-fit latency (import + fit) in a fresh process with a warm cache.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, SGDClassifier, SGDRegressor
+
+from sklearn_gd import GDClassifier, GDRegressor
+
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+ROWS = []
+
+
+def median_time(fn, repeats):
+    fn()  # warm-up: compilation or cache load, page faults
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def epoch_time(make, X, y, epochs, repeats):
+    """Seconds per epoch: the slope between fits of 1 and 1 + epochs epochs.
+
+    Taking the difference removes the fixed cost of a fit (validation, set-up),
+    which is reported separately, so the figure is the cost of an epoch alone.
+    """
+    short = median_time(lambda: make(1).fit(X, y), repeats)
+    long = median_time(lambda: make(1 + epochs).fit(X, y), repeats)
+    return max(long - short, 1e-9) / epochs
+
+
+def report(case, ours, peer, peer_name, unit="s", target=None):
+    ratio = ours / peer
+    ROWS.append((case, ours, peer, peer_name, ratio, unit, target))
+    flag = "" if target is None else ("  (target <= %.2f: %s)" % (target, "met" if ratio <= target
+                                                                      else "NOT met"))
+    print(f"{case:<52s} ours {ours * 1e3:9.2f} ms  {peer_name:<26s} {peer * 1e3:9.2f} ms"
+          f"  ratio {ratio:5.2f}{flag}", flush=True)
+
+
+def make_dense(n, d, dtype, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d).astype(dtype)
+    w = rng.randn(d)
+    y_reg = X @ w + rng.randn(n)
+    y_clf = (y_reg > 0).astype(np.int64)
+    return X, y_reg.astype(dtype), y_clf
+
+
+def case_sgd(n, d, epochs, repeats):
+    for dtype in (np.float64, np.float32):
+        X, y_reg, y_clf = make_dense(n, d, dtype)
+        for loss in ("hinge", "log_loss", "squared_error"):
+            regression = loss == "squared_error"
+            y = y_reg if regression else y_clf
+            ours_cls, peer_cls = (GDRegressor, SGDRegressor) if regression else \
+                (GDClassifier, SGDClassifier)
+            ours = epoch_time(lambda e: ours_cls(
+                loss=loss, solver="stochastic", eta0=1e-3, max_iter=e, tol=None,
+                random_state=0), X, y, epochs, repeats)
+            peer = epoch_time(lambda e: peer_cls(
+                loss=loss, learning_rate="constant", eta0=1e-3, max_iter=e, tol=None,
+                random_state=0), X, y, epochs, repeats)
+            report(f"1. SGD epoch {loss} {np.dtype(dtype).name} {n}x{d}", ours, peer,
+                   peer_cls.__name__, target=0.5)
+
+
+def case_batch(n, d, epochs, repeats):
+    for dtype in (np.float64, np.float32):
+        X, _, y = make_dense(n, d, dtype)
+        w = np.ones(d, dtype=dtype)
+        floor = median_time(lambda: X @ w, repeats * 3)
+        for solver, target in (("batch", 1.5), ("minibatch", 2.5)):
+            ours = epoch_time(lambda e: GDClassifier(
+                solver=solver, batch_size=256, max_iter=e, tol=None, random_state=0),
+                X, y, epochs, repeats)
+            report(f"2. {solver} epoch log_loss {np.dtype(dtype).name} {n}x{d}", ours,
+                   floor, "one pass X @ w", target=target)
+
+
+def case_sparse(n, d, density, epochs, repeats):
+    X = sp.random(n, d, density=density, format="csr", random_state=0, dtype=np.float64)
+    rng = np.random.RandomState(0)
+    w = rng.randn(d)
+    y = (X @ w > 0).astype(np.int64)
+    for loss in ("hinge", "log_loss"):
+        ours = epoch_time(lambda e: GDClassifier(
+            loss=loss, solver="stochastic", eta0=1e-2, max_iter=e, tol=None,
+            random_state=0), X, y, epochs, repeats)
+        peer = epoch_time(lambda e: SGDClassifier(
+            loss=loss, learning_rate="constant", eta0=1e-2, max_iter=e, tol=None,
+            random_state=0), X, y, epochs, repeats)
+        report(f"3. sparse SGD epoch {loss} {n}x{d} @{density:.1%}", ours, peer,
+               "SGDClassifier", target=0.7)
+
+
+def _stream_rate(est, X, y, chunk, n_calls):
+    est.partial_fit(X[:chunk], y[:chunk], classes=np.array([0, 1]))
+    start = time.perf_counter()
+    for c in range(1, n_calls + 1):
+        est.partial_fit(X[c * chunk:(c + 1) * chunk], y[c * chunk:(c + 1) * chunk])
+    return n_calls * chunk / (time.perf_counter() - start)
+
+
+def case_partial_fit(total_rows):
+    X, _, y = make_dense(total_rows + 1000, 20, np.float64)
+    try:
+        from river import linear_model as river_lm
+    except ImportError:
+        river_lm = None
+    for chunk, target in ((10, 20.0), (100, None), (1000, 5.0)):
+        n_calls = min(total_rows // chunk, 3000)
+        ours = _stream_rate(GDClassifier(solver="stochastic", eta0=0.01, random_state=0),
+                            X, y, chunk, n_calls)
+        peer = _stream_rate(SGDClassifier(loss="log_loss", learning_rate="constant",
+                                          eta0=0.01, random_state=0), X, y, chunk, n_calls)
+        # Report seconds per sample so that "ratio" keeps lower-is-better.
+        report(f"4. partial_fit chunks of {chunk} (s/sample)", 1 / ours, 1 / peer,
+               "SGDClassifier.partial_fit", target=None if target is None else 1 / target)
+    if river_lm is not None:
+        model = river_lm.LogisticRegression()
+        rows = [dict(enumerate(row)) for row in X[:20000]]
+        start = time.perf_counter()
+        for row, label in zip(rows, y[:20000]):
+            model.learn_one(row, bool(label))
+        river_rate = 20000 / (time.perf_counter() - start)
+        ours = _stream_rate(GDClassifier(solver="stochastic", eta0=0.01, random_state=0),
+                            X, y, 10, 2000)
+        report("4. partial_fit chunks of 10 vs river (s/sample)", 1 / ours, 1 / river_rate,
+               "river learn_one")
+
+
+def case_time_to_optimum(n, d):
+    X, _, y = make_dense(n, d, np.float64)
+    alpha = 1e-4
+    C = 1.0 / (alpha * n)
+    reference = LogisticRegression(C=C, tol=1e-10, max_iter=10_000).fit(X, y)
+
+    def objective(coef, intercept):
+        z = X @ coef.ravel() + intercept[0]
+        signed = np.where(y == 1, z, -z)
+        return np.mean(np.logaddexp(0, -signed)) + 0.5 * alpha * float(coef.ravel() @ coef.ravel())
+
+    optimum = objective(reference.coef_, reference.intercept_)
+
+    def tolerance_for(make):
+        # The loosest tolerance whose fit reaches the objective within 1e-4 relative.
+        for tol in (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8):
+            model = make(tol).fit(X, y)
+            if objective(model.coef_, model.intercept_) <= optimum * (1 + 1e-4):
+                return tol
+        return tol
+
+    tol_ours = tolerance_for(lambda tol: GDClassifier(optimizer="lbfgs", alpha=alpha, tol=tol,
+                                                      max_iter=1000))
+    tol_peer = tolerance_for(lambda tol: LogisticRegression(C=C, tol=tol, max_iter=1000))
+    ours = median_time(lambda: GDClassifier(optimizer="lbfgs", alpha=alpha, tol=tol_ours,
+                                            max_iter=1000).fit(X, y), 3)
+    peer = median_time(lambda: LogisticRegression(C=C, tol=tol_peer, max_iter=1000).fit(X, y), 3)
+    report(f"5. time to optimum (1e-4 rel) log_loss+L2 {n}x{d}", ours, peer,
+           "LogisticRegression(lbfgs)", target=0.6)
+
+
+_MEMORY_SCRIPT = textwrap.dedent("""
+    import resource, sys, numpy as np
+    from sklearn_gd import GDClassifier
+    n, d = int(sys.argv[1]), int(sys.argv[2])
+    X = np.random.RandomState(0).standard_normal((n, d))
+    y = (X[:, 0] > 0).astype(np.int64)
+    GDClassifier(max_iter=1).fit(X[:100], y[:100])  # compile / load cache first
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    GDClassifier(max_iter=3, tol=None).fit(X, y)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print((after - before) * 1024 / X.nbytes)
+""")
+
+_LATENCY_SCRIPT = textwrap.dedent("""
+    import time
+    start = time.perf_counter()
+    import numpy as np
+    from sklearn_gd import GDClassifier
+    X = np.random.RandomState(0).standard_normal((1000, 20))
+    GDClassifier(max_iter=5).fit(X, X[:, 0] > 0)
+    print(time.perf_counter() - start)
+""")
+
+
+def case_memory_latency(gigabytes):
+    d = 100
+    n = int(gigabytes * 1e9 / (8 * d))
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", _MEMORY_SCRIPT, str(n), str(d)],
+                         capture_output=True, text=True, check=True)
+    extra = float(out.stdout.strip().splitlines()[-1])
+    print(f"6. peak RSS of fit above X ({gigabytes:g} GB, {n}x{d}): {extra:.1%} of X "
+          f"(target <= 20%: {'met' if extra <= 0.2 else 'NOT met'})", flush=True)
+    ROWS.append((f"6. fit peak memory above X ({gigabytes:g} GB)", extra, None, "", None, "", 0.2))
+    subprocess.run([sys.executable, "-W", "ignore", "-c", _LATENCY_SCRIPT], check=True,
+                   capture_output=True)  # make sure the cache is warm
+    times = []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-W", "ignore", "-c", _LATENCY_SCRIPT],
+                             capture_output=True, text=True, check=True)
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    latency = float(np.median(times))
+    print(f"6. first fit in a fresh process, warm cache, incl. import: {latency:.2f} s "
+          f"(target <= 2 s: {'met' if latency <= 2 else 'NOT met'})", flush=True)
+    ROWS.append(("6. first-fit latency incl. import (s)", latency, None, "", None, "s", 2.0))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small data (smoke test)")
+    args = parser.parse_args()
+    q = args.quick
+    print(f"sklearn-gd benchmarks; {os.cpu_count()} cores; "
+          f"{time.strftime('%Y-%m-%d')}; {'quick' if q else 'full'} run", flush=True)
+    n, d = (20_000, 100) if q else (200_000, 100)
+    case_sgd(n, d, epochs=3 if q else 5, repeats=3)
+    case_batch(n, d, epochs=5 if q else 10, repeats=3)
+    case_sparse(*((10_000, 5_000) if q else (100_000, 50_000)), 0.001, epochs=3 if q else 5,
+                repeats=3)
+    case_partial_fit(20_000 if q else 100_000)
+    case_time_to_optimum(*((20_000, 100) if q else (200_000, 100)))
+    case_memory_latency(0.05 if q else 1.0)
+
+
+if __name__ == "__main__":
+    main()
