@@ -47,6 +47,21 @@ class DivergenceError(ValueError, ArithmeticError):
     """
 
 
+class DivergenceWarning(UserWarning):
+    """Training diverged and ``on_divergence="recover"`` restarted the epoch.
+
+    The message says which epoch and the reduced learning rate.
+    """
+
+
+# An epoch objective this many times the reference (see _reference_objective)
+# counts as divergence.
+_BLOWUP = 1e6
+# Each recovery divides the step size by 10: after 10 the rate is 1e-10 of the
+# original, and training that still diverges has another cause (e.g. inf data).
+_MAX_RECOVERIES = 10
+
+
 class _Rows:
     """Rows of X in the form the kernels take: dense C array or CSR triple.
 
@@ -142,6 +157,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         "quantile": [Interval(Real, 0, 1, closed="neither")],
         "gamma": [Interval(Real, 0, None, closed="left")],
         "n_jobs": [Integral, None],
+        "on_divergence": [StrOptions({"raise", "recover"})],
     }
 
     # ------------------------------------------------------------------ hooks
@@ -396,7 +412,13 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         stall = 0
         n_epochs = 0
         converged = False
-        for _ in range(max_iter):
+        blowup = _BLOWUP * self._reference_objective(rows, targets, sample_weight, params,
+                                                     codes, hyper, total_weight)
+        recover = self.on_divergence == "recover"
+        arrays = (params, state["first_moment"], state["second_moment"])
+        recoveries = 0
+        epochs_left = max_iter
+        while epochs_left > 0:
             start = time.perf_counter()
             epoch = state["epochs"]
             if self.learning_rate != "adaptive":
@@ -404,10 +426,29 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
                     self.learning_rate, eta0, epoch, self.decay_rate, milestones
                 )
             hyper[K.H_ETA] = state["eta"]
+            if recover:
+                snapshot = [a.copy() for a in arrays]
             loss_sum, t, status = epoch_fn(epoch, state["t"])
             objective = loss_sum / total_weight + K.penalty_value(params, l2, l1)
-            if status == K.STATUS_DIVERGED or not np.isfinite(objective):
-                self._raise_divergence(epoch, state["eta"])
+            if status == K.STATUS_DIVERGED or not objective <= blowup:
+                if not recover or recoveries >= _MAX_RECOVERIES:
+                    self._raise_divergence(epoch, state["eta"])
+                # Restore the weights and moments of the epoch's start, cut the
+                # step size tenfold (the schedule's base too) and redo the epoch.
+                for array, saved in zip(arrays, snapshot):
+                    array[...] = saved
+                recoveries += 1
+                eta0 /= 10.0
+                self.eta0_ = eta0
+                state["eta"] /= 10.0
+                warnings.warn(
+                    f"Training diverged in epoch {epoch + 1}; restored the weights of the "
+                    f"epoch's start and cut the learning rate to {state['eta']:.4g} "
+                    f"(recovery {recoveries} of at most {_MAX_RECOVERIES}).",
+                    DivergenceWarning,
+                )
+                continue
+            epochs_left -= 1
             state["t"] = int(t)
             state["epochs"] = epoch + 1
             n_epochs += 1
@@ -446,6 +487,35 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
             )
         return curve, n_epochs
 
+    @staticmethod
+    def _reference_objective(rows, targets, sample_weight, params, codes, hyper,
+                             total_weight):
+        """Scale of a sane objective: the larger of its values at zero and at ``params``.
+
+        An epoch whose objective exceeds this by ``_BLOWUP`` has diverged even
+        while its weights are still finite (they can reach 1e150 before any
+        overflow), so such an epoch is treated like one that produced NaN.
+        """
+        scratch = np.zeros_like(params)
+        scores = np.empty(params.shape[0])
+        dscores = np.empty(params.shape[0])
+        X = rows.kernel_args()
+        n = rows.n_samples
+        values = [K.batch_gradient(*X, targets, sample_weight, 0, n, np.zeros_like(params),
+                                   scratch, scores, dscores, codes, hyper)]
+        if np.any(params):
+            values.append(K.batch_gradient(*X, targets, sample_weight, 0, n, params,
+                                           scratch, scores, dscores, codes, hyper))
+        # Losses such as the perceptron's are 0 at zero weights: the targets'
+        # own scale (1 for +-1 or one-hot labels, mean y**2 in regression)
+        # keeps the threshold meaningful.
+        target_scale = float(np.dot(sample_weight, np.sum(np.square(targets, dtype=np.float64),
+                                                          axis=1))) / total_weight
+        reference = max(max(values) / total_weight, target_scale)
+        l2, l1 = hyper[K.H_L2], hyper[K.H_L1]
+        reference += K.penalty_value(params, l2, l1)
+        return reference if np.isfinite(reference) else np.inf
+
     def _epoch_function(self, rows, targets, sample_weight, state, codes, hyper):
         """A closure ``(epoch, t) -> (loss_sum, t, status)`` running one epoch."""
         params, m1, m2 = state["params"], state["first_moment"], state["second_moment"]
@@ -478,8 +548,9 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
 
     def _raise_divergence(self, epoch, eta):
         raise DivergenceError(
-            f"Training diverged in epoch {epoch + 1}: the loss or the weights became "
-            f"infinite or NaN with learning rate {eta:.4g} (eta0={self.eta0!r}, "
+            f"Training diverged in epoch {epoch + 1}: the loss became infinite or NaN "
+            f"or grew over {_BLOWUP:.0e} times its starting value, with learning rate "
+            f"{eta:.4g} (eta0={self.eta0!r}, "
             f"learning_rate={self.learning_rate!r}, optimizer={self.optimizer!r}). "
             f"Use a smaller eta0 (for example {eta / 10:.4g}), eta0='auto', or scale "
             "the features (e.g. with StandardScaler)."

@@ -122,6 +122,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         quantile=0.5,
         gamma=2.0,
         n_jobs=None,
+        on_divergence="raise",
         class_weight=None,
     ):
         self.loss = loss
@@ -156,6 +157,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         self.quantile = quantile
         self.gamma = gamma
         self.n_jobs = n_jobs
+        self.on_divergence = on_divergence
         self.class_weight = class_weight
 
     # ---------------------------------------------------------------- hooks

@@ -150,6 +150,15 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         Threads for the batch gradient on large data (None: all cores; -1 as
         well, as in joblib). The rows are always split into the same blocks and
         summed in the same order, so the model does not depend on it.
+
+    on_divergence : {"raise", "recover"}, default="raise"
+        What to do when the loss or the weights become infinite or NaN during
+        an epoch. "raise": stop and raise :class:`~sklearn_gd.DivergenceError`
+        naming the learning rate. "recover" (for long unattended runs):
+        restore the weights and optimizer state of the epoch's start, divide
+        the learning rate (and ``eta0_``) by 10, warn with
+        :class:`~sklearn_gd.DivergenceWarning` and redo the epoch; after 10
+        such cuts it raises.
 """
 
 SHARED_ATTRIBUTES = """\

@@ -96,6 +96,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         quantile=0.5,
         gamma=2.0,
         n_jobs=None,
+        on_divergence="raise",
     ):
         self.loss = loss
         self.penalty = penalty
@@ -129,6 +130,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         self.quantile = quantile
         self.gamma = gamma
         self.n_jobs = n_jobs
+        self.on_divergence = on_divergence
 
     def _loss_info(self):
         return REGRESSION_LOSSES[self.loss]
