@@ -25,6 +25,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms
 
 from ._batch import BatchEpoch
+from ._callbacks import CallbackSupportMixin, NoCallbacks, epoch_callbacks
 from ._kernels import loops as K
 from ._kernels import schedules as S
 from ._kernels.shuffle import shuffled_order
@@ -122,7 +123,7 @@ def _supports_partial_fit(estimator):
     return True
 
 
-class BaseGD(BaseEstimator, metaclass=ABCMeta):
+class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the gradient-descent estimators. Not for direct use."""
 
     _parameter_constraints: dict = {
@@ -295,8 +296,8 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         return np.hstack([coef, intercept[:, None]])
 
     def _commit_state(self, state):
-        params = state["params"]
-        self._set_coef(params[:, :-1].copy(), params[:, -1].copy())
+        for name, value in self._coef_attributes(state["params"]).items():
+            setattr(self, name, value)
         self.optimizer_state_ = {
             "first_moment": state["first_moment"],
             "second_moment": state["second_moment"],
@@ -306,8 +307,8 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         self.learning_rate_ = state["eta"]
 
     @abstractmethod
-    def _set_coef(self, coef, intercept):
-        """Store ``coef_`` and ``intercept_`` in the shape the estimator exposes."""
+    def _coef_attributes(self, params):
+        """``{"coef_": ..., "intercept_": ...}`` (copies) in the shapes the estimator exposes."""
 
     # -------------------------------------------------------------- driver
     def _seed(self):
@@ -389,7 +390,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         return codes, hyper
 
     def _run_epochs(self, rows, targets, sample_weight, state, max_iter, *,
-                    stopping=True, validation=None):
+                    stopping=True, validation=None, callbacks=NoCallbacks()):
         """Train for up to ``max_iter`` epochs, updating ``state`` in place.
 
         ``sample_weight`` must already be scaled to mean 1 (see the kernels in
@@ -428,6 +429,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
             hyper[K.H_ETA] = state["eta"]
             if recover:
                 snapshot = [a.copy() for a in arrays]
+            callbacks.begin_epoch(params)
             loss_sum, t, status = epoch_fn(epoch, state["t"])
             objective = loss_sum / total_weight + K.penalty_value(params, l2, l1)
             if status == K.STATUS_DIVERGED or not objective <= blowup:
@@ -437,6 +439,7 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
                 # step size tenfold (the schedule's base too) and redo the epoch.
                 for array, saved in zip(arrays, snapshot):
                     array[...] = saved
+                callbacks.abandon_epoch()
                 recoveries += 1
                 eta0 /= 10.0
                 self.eta0_ = eta0
@@ -453,12 +456,16 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
             state["epochs"] = epoch + 1
             n_epochs += 1
             curve.append(float(objective))
+            stop_requested = callbacks.end_epoch(params)
             if self.verbose:
                 print(
                     f"-- Epoch {epoch + 1}: objective {objective:.6g}, "
                     f"learning rate {state['eta']:.4g}, updates {t}, "
                     f"{time.perf_counter() - start:.4f} s"
                 )
+            if stop_requested:
+                converged = True
+                break
             if not stopping or self.tol is None and validation is None:
                 continue
             if validation is not None:
@@ -582,12 +589,22 @@ class BaseGD(BaseEstimator, metaclass=ABCMeta):
         rows = _Rows(X)
         self.eta0_ = self._resolve_eta0(rows, sample_weight, n_outputs)
         state["eta"] = None  # every fit restarts the schedule from eta0_
-        if self.optimizer == "lbfgs":
-            curve, n_epochs = fit_lbfgs(self, rows, targets, sample_weight, state,
-                                        self.max_iter)
-        else:
-            curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state,
-                                               self.max_iter, validation=validation)
+        # L-BFGS opens one more sub-task than it runs iterations; recoveries redo
+        # epochs, so their count is not known in advance.
+        max_tasks = None if self.on_divergence == "recover" else \
+            self.max_iter + (self.optimizer == "lbfgs")
+        callbacks = epoch_callbacks(self, X, y if not self.early_stopping else None,
+                                    sample_weight, max_tasks)
+        try:
+            if self.optimizer == "lbfgs":
+                curve, n_epochs = fit_lbfgs(self, rows, targets, sample_weight, state,
+                                            self.max_iter, callbacks)
+            else:
+                curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state,
+                                                   self.max_iter, validation=validation,
+                                                   callbacks=callbacks)
+        finally:
+            callbacks.close(state["params"])
         self._commit_state(state)
         self.loss_curve_ = curve
         self.n_iter_ = n_epochs

@@ -10,6 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._base import BaseGD, _supports_partial_fit
+from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 from ._registry import CLASSIFICATION_LOSSES
 
@@ -164,9 +165,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
     def _loss_info(self):
         return CLASSIFICATION_LOSSES[self.loss]
 
-    def _set_coef(self, coef, intercept):
-        self.coef_ = coef
-        self.intercept_ = intercept
+    def _coef_attributes(self, params):
+        return {"coef_": params[:, :-1].copy(), "intercept_": params[:, -1].copy()}
 
     def _validation_score(self, params, X, y, sample_weight):
         scores = safe_sparse_dot(X, params[:, :-1].T) + params[:, -1]
@@ -230,6 +230,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         return X, y, sample_weight
 
     # ------------------------------------------------------------------ fit
+    @with_callbacks
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the model with gradient descent.
 

@@ -16,7 +16,7 @@ from ._batch import BlockGradient
 from ._kernels import loops as K
 
 
-def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter):
+def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callbacks):
     """Minimise the smooth objective from ``state["params"]``; returns (curve, n_iter).
 
     ``sample_weight`` is scaled to mean 1, so the objective is
@@ -45,9 +45,13 @@ def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter):
         return value, grad.ravel()
 
     curve = []
+    callbacks.begin_epoch(params)
 
     def record(intermediate_result):
         curve.append(float(intermediate_result.fun))
+        params[...] = intermediate_result.x.reshape(shape)
+        callbacks.end_epoch(params)
+        callbacks.begin_epoch(params)
         if estimator.verbose:
             print(f"-- Iteration {len(curve)}: objective {curve[-1]:.8g}")
 
@@ -59,6 +63,7 @@ def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter):
                  "ftol": 64 * np.finfo(float).eps, "maxls": 50},
     )
     params[...] = result.x.reshape(shape)
+    callbacks.end_epoch(params)  # the iteration L-BFGS started but did not finish
     if not np.all(np.isfinite(params)) or not np.isfinite(result.fun):
         estimator._raise_divergence(0, float("nan"))
     if result.status == 1 and tol is not None:

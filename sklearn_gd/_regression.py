@@ -9,6 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._base import BaseGD, _supports_partial_fit
+from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 from ._registry import REGRESSION_LOSSES
 
@@ -135,9 +136,8 @@ class GDRegressor(RegressorMixin, BaseGD):
     def _loss_info(self):
         return REGRESSION_LOSSES[self.loss]
 
-    def _set_coef(self, coef, intercept):
-        self.coef_ = coef.ravel()
-        self.intercept_ = intercept.reshape(1)
+    def _coef_attributes(self, params):
+        return {"coef_": params[0, :-1].copy(), "intercept_": params[0, -1:].copy()}
 
     def _validation_score(self, params, X, y, sample_weight):
         pred = safe_sparse_dot(X, params[0, :-1]) + params[0, -1]
@@ -154,6 +154,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         )
         return X, y, sample_weight
 
+    @with_callbacks
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the model with gradient descent.
 
