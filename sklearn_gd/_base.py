@@ -64,34 +64,35 @@ _MAX_RECOVERIES = 10
 
 
 class _Rows:
-    """Rows of X in the form the kernels take: dense C array or CSR triple.
+    """Rows of X in the form the kernels take (see ``_kernels/rows.py``).
 
-    Arrays that come from the user are presented as read-only views, so that
-    the kernels see one array type whatever the caller's flags were (each new
-    type would be a new compilation) and can never write into user data.
+    ``data`` is the C-ordered dense array, or the CSR tuple ``(data, indices,
+    indptr)`` with int32 indices and int64 pointers. Arrays that come from the
+    user are presented as read-only views, so that the kernels see one array
+    type whatever the caller's flags were (each new type is a new compilation)
+    and can never write into user data.
     """
 
-    __slots__ = ("dense", "data", "indices", "indptr", "is_sparse", "n_samples")
+    __slots__ = ("data", "is_sparse", "n_samples", "n_features", "nnz")
 
     def __init__(self, X):
-        dtype = X.dtype
-        if sp.issparse(X):
+        self.n_samples, self.n_features = X.shape
+        self.is_sparse = sp.issparse(X)
+        if self.is_sparse:
             X = X.tocsr()
-            self.dense = np.empty((0, X.shape[1]), dtype=dtype)
-            self.data = _readonly(X.data)
-            self.indices = _readonly(X.indices.astype(np.int32, copy=False))
-            self.indptr = _readonly(X.indptr.astype(np.int64, copy=False))
-            self.is_sparse = True
+            self.data = (_readonly(X.data),
+                         _readonly(X.indices.astype(np.int32, copy=False)),
+                         _readonly(X.indptr.astype(np.int64, copy=False)))
+            self.nnz = X.nnz
         else:
-            self.dense = _readonly(X)
-            self.data = _EMPTY[dtype.type]
-            self.indices = _EMPTY_INT32
-            self.indptr = _EMPTY_INT64
-            self.is_sparse = False
-        self.n_samples = X.shape[0]
+            self.data = _readonly(X)
+            self.nnz = X.size
 
-    def kernel_args(self):
-        return self.dense, self.data, self.indices, self.indptr, self.is_sparse
+    def as_matrix(self):
+        """The rows as a NumPy array or SciPy CSR matrix (no copy of the data)."""
+        if self.is_sparse:
+            return sp.csr_matrix(self.data, shape=(self.n_samples, self.n_features))
+        return self.data
 
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -103,9 +104,6 @@ def _readonly(a):
     return view
 
 
-_EMPTY = {t: _readonly(np.empty(0, dtype=t)) for t in (np.float32, np.float64)}
-_EMPTY_INT32 = _readonly(np.empty(0, dtype=np.int32))
-_EMPTY_INT64 = _readonly(np.empty(0, dtype=np.int64))
 
 
 def _penalty_split(penalty, alpha, l1_ratio):
@@ -188,7 +186,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             return float(self.eta0)
         if self.optimizer in ADAPTIVE_DEFAULT_ETA:
             return ADAPTIVE_DEFAULT_ETA[self.optimizer]
-        sq = row_norms(rows.dense if not rows.is_sparse else _as_csr(rows), squared=True)
+        sq = row_norms(rows.as_matrix(), squared=True)
         sq = (sq + float(self.fit_intercept)) * sample_weight
         batch = self._batch_rows(rows.n_samples)
         mean, top = float(np.mean(sq)), float(np.max(sq))
@@ -506,12 +504,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         scratch = np.zeros_like(params)
         scores = np.empty(params.shape[0])
         dscores = np.empty(params.shape[0])
-        X = rows.kernel_args()
+        X = rows.data
         n = rows.n_samples
-        values = [K.batch_gradient(*X, targets, sample_weight, 0, n, np.zeros_like(params),
+        values = [K.batch_gradient(X, targets, sample_weight, 0, n, np.zeros_like(params),
                                    scratch, scores, dscores, codes, hyper)]
         if np.any(params):
-            values.append(K.batch_gradient(*X, targets, sample_weight, 0, n, params,
+            values.append(K.batch_gradient(X, targets, sample_weight, 0, n, params,
                                            scratch, scores, dscores, codes, hyper))
         # Losses such as the perceptron's are 0 at zero weights: the targets'
         # own scale (1 for +-1 or one-hot labels, mean y**2 in regression)
@@ -529,18 +527,18 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         n_outputs = params.shape[0]
         scores = np.empty(n_outputs, dtype=np.float64)
         dscores = np.empty(n_outputs, dtype=np.float64)
-        X = rows.kernel_args()
+        X = rows.data
         n = rows.n_samples
 
         if self.solver == "batch":
-            return BatchEpoch(X, n, targets, sample_weight, params, m1, m2, codes, hyper,
+            return BatchEpoch(rows, targets, sample_weight, params, m1, m2, codes, hyper,
                               self.n_jobs)
 
         work = np.zeros_like(params)
         order = np.arange(n, dtype=np.int64)
         if self.solver == "stochastic":
             def epoch_fn(epoch, t):
-                return K.sgd_epoch(*X, targets, sample_weight, self._epoch_order(order, epoch),
+                return K.sgd_epoch(X, targets, sample_weight, self._epoch_order(order, epoch),
                                    params, m1, m2, work, scores, dscores, int(t), codes,
                                    hyper)
             return epoch_fn
@@ -548,7 +546,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         batch = int(self._batch_rows(n))
 
         def epoch_fn(epoch, t):
-            return K.minibatch_epoch(*X, targets, sample_weight,
+            return K.minibatch_epoch(X, targets, sample_weight,
                                      self._epoch_order(order, epoch), batch, params, m1, m2,
                                      work, scores, dscores, int(t), codes, hyper)
         return epoch_fn
@@ -670,11 +668,6 @@ def _unit_mean(sample_weight, dtype):
     """Weights scaled to mean 1 (a new array: the user's weights stay as they were)."""
     sw = np.asarray(sample_weight, dtype=np.float64)
     return (sw * (sw.shape[0] / np.sum(sw))).astype(dtype)
-
-
-def _as_csr(rows):
-    return sp.csr_matrix((rows.data, rows.indices, rows.indptr),
-                         shape=(rows.n_samples, rows.dense.shape[1]))
 
 
 def _penalty_value(params, l2, l1):

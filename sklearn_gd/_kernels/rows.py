@@ -1,0 +1,130 @@
+"""Row access for dense and CSR data, chosen at compile time.
+
+The kernels take ``rows``: a C-ordered 2-D array, or a CSR matrix as the tuple
+``(data, indices, indptr)``. The helpers below are ``@overload``-ed on that
+type, so each kernel is written once and Numba specialises it per row format
+(as it does per dtype). A runtime ``is_sparse`` flag instead cost half the
+throughput of the batch gradient: LLVM no longer vectorised the dense loops.
+"""
+
+from numba import types
+from numba.extending import overload
+
+from .prefetch import prefetch_array_item
+
+_OPTIONS = {"fastmath": {"reassoc", "contract", "nsz", "arcp"}, "error_model": "numpy",
+            "nogil": True}
+_LINE = 64  # bytes per cache line
+
+
+def _is_dense(rows):
+    return isinstance(rows, types.Array)
+
+
+def row_dot(rows, i, W, k):
+    """<x_i, W[k, :n_features]>."""
+
+
+def row_axpy(rows, i, a, out, k):
+    """out[k, :n_features] += a * x_i."""
+
+
+def row_clear(rows, i, out, k):
+    """out[k, j] = 0 wherever x_i may be non-zero (all j for dense rows)."""
+
+
+def row_sq_norm(rows, i):
+    """||x_i||^2."""
+
+
+def prefetch_row(rows, i):
+    """Ask for the cache lines of row i ahead of its use."""
+
+
+@overload(row_dot, jit_options=_OPTIONS)
+def _row_dot(rows, i, W, k):
+    if _is_dense(rows):
+        def dense(rows, i, W, k):
+            acc = 0.0
+            for j in range(rows.shape[1]):
+                acc += rows[i, j] * W[k, j]
+            return acc
+        return dense
+
+    def sparse(rows, i, W, k):
+        data, indices, indptr = rows
+        acc = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            acc += data[p] * W[k, indices[p]]
+        return acc
+    return sparse
+
+
+@overload(row_axpy, jit_options=_OPTIONS)
+def _row_axpy(rows, i, a, out, k):
+    if _is_dense(rows):
+        def dense(rows, i, a, out, k):
+            for j in range(rows.shape[1]):
+                out[k, j] += a * rows[i, j]
+        return dense
+
+    def sparse(rows, i, a, out, k):
+        data, indices, indptr = rows
+        for p in range(indptr[i], indptr[i + 1]):
+            out[k, indices[p]] += a * data[p]
+    return sparse
+
+
+@overload(row_clear, jit_options=_OPTIONS)
+def _row_clear(rows, i, out, k):
+    if _is_dense(rows):
+        def dense(rows, i, out, k):
+            for j in range(rows.shape[1]):
+                out[k, j] = 0.0
+        return dense
+
+    def sparse(rows, i, out, k):
+        data, indices, indptr = rows
+        for p in range(indptr[i], indptr[i + 1]):
+            out[k, indices[p]] = 0.0
+    return sparse
+
+
+@overload(row_sq_norm, jit_options=_OPTIONS)
+def _row_sq_norm(rows, i):
+    if _is_dense(rows):
+        def dense(rows, i):
+            acc = 0.0
+            for j in range(rows.shape[1]):
+                acc += rows[i, j] * rows[i, j]
+            return acc
+        return dense
+
+    def sparse(rows, i):
+        data, indices, indptr = rows
+        acc = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            acc += data[p] * data[p]
+        return acc
+    return sparse
+
+
+@overload(prefetch_row, jit_options=_OPTIONS)
+def _prefetch_row(rows, i):
+    if _is_dense(rows):
+        def dense(rows, i):
+            n_features = rows.shape[1]
+            base = i * n_features
+            for j in range(0, n_features, max(_LINE // rows.itemsize, 1)):
+                prefetch_array_item(rows, base + j)
+        return dense
+
+    def sparse(rows, i):
+        data, indices, indptr = rows
+        start, stop = indptr[i], indptr[i + 1]
+        for p in range(start, stop, max(_LINE // data.itemsize, 1)):
+            prefetch_array_item(data, p)
+        for p in range(start, stop, max(_LINE // indices.itemsize, 1)):
+            prefetch_array_item(indices, p)
+    return sparse
+
