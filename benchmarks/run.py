@@ -114,8 +114,23 @@ def case_batch(n, d, epochs, repeats):
                    floor, "one pass X @ w", target=target)
 
 
+def make_sparse(n, d, density, seed=0):
+    """CSR matrix with round(d * density) random columns per row (text-like).
+
+    Built directly: scipy.sparse.random samples flat indices without
+    replacement, which needs an n * d index array (37 GiB at 100,000 x 50,000).
+    """
+    rng = np.random.RandomState(seed)
+    per_row = max(1, int(round(d * density)))
+    indices = np.sort(rng.randint(0, d, size=(n, per_row)), axis=1).ravel()
+    indptr = np.arange(0, n * per_row + 1, per_row)
+    X = sp.csr_matrix((rng.rand(n * per_row), indices, indptr), shape=(n, d))
+    X.sum_duplicates()
+    return X
+
+
 def case_sparse(n, d, density, epochs, repeats):
-    X = sp.random(n, d, density=density, format="csr", random_state=0, dtype=np.float64)
+    X = make_sparse(n, d, density)
     rng = np.random.RandomState(0)
     w = rng.randn(d)
     y = (X @ w > 0).astype(np.int64)
