@@ -585,6 +585,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         sample_weight = _unit_mean(sample_weight, dtype)
         rows = _Rows(X)
+        if self.optimizer in ("sgd", "momentum", "nesterov"):
+            _warn_if_badly_scaled(rows)
         self.eta0_ = self._resolve_eta0(rows, sample_weight, n_outputs)
         state["eta"] = None  # every fit restarts the schedule from eta0_
         # L-BFGS opens one more sub-task than it runs iterations; recoveries redo
@@ -662,6 +664,32 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self._commit_state(state)
         self.loss_curve_ = (list(getattr(self, "loss_curve_", [])) if not first else []) + curve
         self.n_iter_ = (0 if first else self.n_iter_) + n_epochs
+
+
+# Column scales further apart than this make first-order descent crawl along
+# the small ones (the step size is bounded by the large ones).
+_SCALE_SPREAD_WARNING = 1e4
+
+
+def _warn_if_badly_scaled(rows):
+    """Warn when feature scales (root mean squares) span more than 1e4."""
+    if rows.is_sparse:
+        data, indices, _ = rows.data
+        sq = np.bincount(indices, weights=np.square(data, dtype=np.float64),
+                         minlength=rows.n_features)
+    else:
+        sq = np.einsum("ij,ij->j", rows.data, rows.data, dtype=np.float64)
+    rms = np.sqrt(sq / max(rows.n_samples, 1))
+    rms = rms[rms > 0]
+    if rms.size > 1 and rms.max() > _SCALE_SPREAD_WARNING * rms.min():
+        warnings.warn(
+            f"The features' scales span a factor of {rms.max() / rms.min():.3g} (root mean "
+            f"squares from {rms.min():.3g} to {rms.max():.3g}). Gradient descent with a "
+            "step size safe for the largest converges slowly along the smallest: scale "
+            "the features (e.g. StandardScaler in a Pipeline), or use an adaptive "
+            "optimizer ('adam', 'adagrad') or optimizer='lbfgs'.",
+            UserWarning,
+        )
 
 
 def _unit_mean(sample_weight, dtype):
