@@ -55,8 +55,9 @@ class DivergenceWarning(UserWarning):
     """
 
 
-# An epoch objective this many times the reference (see _reference_objective)
-# counts as divergence.
+# An epoch objective this many times that of the all-zero model (see
+# _reference_objective) counts as divergence; a warm start that far above it is
+# a diverged model already.
 _BLOWUP = 1e6
 # Each recovery divides the step size by 10: after 10 the rate is 1e-10 of the
 # original, and training that still diverges has another cause (e.g. inf data).
@@ -411,8 +412,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         stall = 0
         n_epochs = 0
         converged = False
-        blowup = _BLOWUP * self._reference_objective(rows, targets, sample_weight, params,
-                                                     codes, hyper, total_weight)
+        blowup = _BLOWUP * self._reference_objective(targets, sample_weight, params, codes,
+                                                     hyper, total_weight)
         recover = self.on_divergence == "recover"
         arrays = (params, state["first_moment"], state["second_moment"])
         recoveries = 0
@@ -493,32 +494,22 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return curve, n_epochs
 
     @staticmethod
-    def _reference_objective(rows, targets, sample_weight, params, codes, hyper,
-                             total_weight):
-        """Scale of a sane objective: the larger of its values at zero and at ``params``.
+    def _reference_objective(targets, sample_weight, params, codes, hyper, total_weight):
+        """Scale of a sane objective, from the targets alone (no pass over X).
 
-        An epoch whose objective exceeds this by ``_BLOWUP`` has diverged even
+        The larger of the objective of the all-zero model and the targets' own
+        scale (1 for +-1 or one-hot labels, mean y**2 in regression; it keeps a
+        threshold for losses such as the perceptron's, which are 0 at zero). An
+        epoch whose objective exceeds this by ``_BLOWUP`` has diverged even
         while its weights are still finite (they can reach 1e150 before any
         overflow), so such an epoch is treated like one that produced NaN.
         """
-        scratch = np.zeros_like(params)
         scores = np.empty(params.shape[0])
         dscores = np.empty(params.shape[0])
-        X = rows.data
-        n = rows.n_samples
-        values = [K.batch_gradient(X, targets, sample_weight, 0, n, np.zeros_like(params),
-                                   scratch, scores, dscores, codes, hyper)]
-        if np.any(params):
-            values.append(K.batch_gradient(X, targets, sample_weight, 0, n, params,
-                                           scratch, scores, dscores, codes, hyper))
-        # Losses such as the perceptron's are 0 at zero weights: the targets'
-        # own scale (1 for +-1 or one-hot labels, mean y**2 in regression)
-        # keeps the threshold meaningful.
+        at_zero = K.zero_model_loss(targets, sample_weight, scores, dscores, codes, hyper)
         target_scale = float(np.dot(sample_weight, np.sum(np.square(targets, dtype=np.float64),
-                                                          axis=1))) / total_weight
-        reference = max(max(values) / total_weight, target_scale)
-        l2, l1 = hyper[K.H_L2], hyper[K.H_L1]
-        reference += K.penalty_value(params, l2, l1)
+                                                          axis=1)))
+        reference = max(at_zero, target_scale) / total_weight
         return reference if np.isfinite(reference) else np.inf
 
     def _epoch_function(self, rows, targets, sample_weight, state, codes, hyper):

@@ -74,13 +74,23 @@ _jit_inline = njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="nump
 
 
 # --------------------------------------------------------------- losses
-@_jit_inline
+@_jit
 def sample_loss(rows, i, params, targets, scores, dscores, codes, hyper):
     """Scores of row i, then its loss; d loss / d scores is left in ``dscores``."""
     n_features = params.shape[1] - 1
     for k in range(params.shape[0]):
         scores[k] = row_dot(rows, i, params, k) + params[k, n_features]
     return scores_loss(scores, targets, i, dscores, codes, hyper)
+
+
+@_jit
+def zero_model_loss(targets, sample_weight, scores, dscores, codes, hyper):
+    """sum_i w_i * loss_i of the all-zero model: every score is 0, so X is not read."""
+    total = 0.0
+    for i in range(targets.shape[0]):
+        scores[:] = 0.0
+        total += sample_weight[i] * scores_loss(scores, targets, i, dscores, codes, hyper)
+    return total
 
 
 @_jit
