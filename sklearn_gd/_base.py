@@ -10,6 +10,7 @@ turn ``y`` into a float target matrix of shape (n_samples, n_outputs) and turn
 the parameter matrix back into ``coef_`` / ``intercept_``.
 """
 
+import functools
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -115,6 +116,28 @@ def _penalty_split(penalty, alpha, l1_ratio):
     return float(alpha * (1.0 - ratio)), float(alpha * ratio)
 
 
+def restore_on_error(method):
+    """Make ``fit``/``partial_fit`` leave the estimator as it was if they raise.
+
+    Attributes are only ever replaced, never modified in place, so a shallow
+    copy of ``__dict__`` taken on entry is a complete snapshot: a failed call
+    (bad input, divergence, an unseen label) restores it, previous fitted
+    state included, rather than leaving a half-updated model.
+    """
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return guarded
+
+
 def _supports_partial_fit(estimator):
     """``available_if`` condition: L-BFGS needs the whole data set at once."""
     if estimator.optimizer == "lbfgs":
@@ -159,6 +182,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         "n_jobs": [Integral, None],
         "on_divergence": [StrOptions({"raise", "recover"})],
     }
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coef_")
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
@@ -286,7 +312,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             "second_moment": moments["second_moment"].astype(dtype, copy=True),
             "t": int(self.t_),
             "epochs": int(self._epochs_seen),
-            "eta": float(self.learning_rate_),
+            "eta": None if self.learning_rate_ is None else float(self.learning_rate_),
         }
 
     def _params_from_attributes(self):
@@ -311,9 +337,18 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     # -------------------------------------------------------------- driver
     def _seed(self):
+        """Seed of the shuffles and the early-stopping split (see ``_reset_seed``)."""
         if not hasattr(self, "_shuffle_seed"):
-            self._shuffle_seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+            self._reset_seed()
         return self._shuffle_seed
+
+    def _reset_seed(self):
+        """Draw the seed from ``random_state``: at every ``fit`` and first ``partial_fit``.
+
+        An integer ``random_state`` gives the same seed every time, so warm-started
+        fits continue the same sequence of epoch orders.
+        """
+        self._shuffle_seed = int(check_random_state(self.random_state).randint(2**31 - 1))
 
     def _epoch_order(self, order, epoch):
         """Fill ``order`` with the sample order of ``epoch`` (identity if not shuffled)."""
@@ -412,10 +447,18 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         stall = 0
         n_epochs = 0
         converged = False
-        blowup = _BLOWUP * self._reference_objective(targets, sample_weight, params, codes,
-                                                     hyper, total_weight)
+        reference = self._reference_objective(targets, sample_weight, params, codes, hyper,
+                                              total_weight)
         recover = self.on_divergence == "recover"
+        # Recovery also cuts the step when an epoch does worse than the all-zero
+        # model: an oscillating step size that never overflows would otherwise
+        # be kept silently.
+        blowup = reference if recover else _BLOWUP * reference
         arrays = (params, state["first_moment"], state["second_moment"])
+        # The batch loop measures each epoch's loss before its step, so a step
+        # that blows up shows in the next epoch: recovery then goes back two
+        # epochs' starts, hence the previous checkpoint is kept as well.
+        checkpoints = []
         recoveries = 0
         epochs_left = max_iter
         while epochs_left > 0:
@@ -427,26 +470,32 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 )
             hyper[K.H_ETA] = state["eta"]
             if recover:
-                snapshot = [a.copy() for a in arrays]
+                checkpoints = checkpoints[-1:] + [(
+                    [a.copy() for a in arrays], state["t"], epoch, n_epochs, epochs_left)]
             callbacks.begin_epoch(params)
             loss_sum, t, status = epoch_fn(epoch, state["t"])
             objective = loss_sum / total_weight + K.penalty_value(params, l2, l1)
             if status == K.STATUS_DIVERGED or not objective <= blowup:
                 if not recover or recoveries >= _MAX_RECOVERIES:
                     self._raise_divergence(epoch, state["eta"])
-                # Restore the weights and moments of the epoch's start, cut the
-                # step size tenfold (the schedule's base too) and redo the epoch.
-                for array, saved in zip(arrays, snapshot):
-                    array[...] = saved
+                # Restore a checkpoint, cut the step size tenfold (the schedule's
+                # base too) and train on from there.
+                saved, state["t"], state["epochs"], n_epochs, epochs_left = \
+                    checkpoints[0] if self.solver == "batch" else checkpoints[-1]
+                for array, copy in zip(arrays, saved):
+                    array[...] = copy
+                del curve[n_epochs:]
+                checkpoints = []
                 callbacks.abandon_epoch()
                 recoveries += 1
                 eta0 /= 10.0
                 self.eta0_ = eta0
                 state["eta"] /= 10.0
                 warnings.warn(
-                    f"Training diverged in epoch {epoch + 1}; restored the weights of the "
-                    f"epoch's start and cut the learning rate to {state['eta']:.4g} "
-                    f"(recovery {recoveries} of at most {_MAX_RECOVERIES}).",
+                    f"Training diverged in epoch {epoch + 1}; restored the weights of "
+                    f"epoch {state['epochs'] + 1}'s start and cut the learning rate to "
+                    f"{state['eta']:.4g} (recovery {recoveries} of at most "
+                    f"{_MAX_RECOVERIES}).",
                     DivergenceWarning,
                 )
                 continue
@@ -557,6 +606,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     intercept_init=None):
         """Full ``fit``: fresh or warm state, early-stopping split, epochs, commit."""
         self._check_param_combinations()
+        self._reset_seed()
         dtype = X.dtype
         n_outputs = targets.shape[1]
         if self.warm_start and hasattr(self, "coef_") and coef_init is None \
@@ -634,6 +684,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         total = float(np.sum(sample_weight))
         self._check_param_combinations(partial=True)
         if first:
+            self._reset_seed()
             state = self._fresh_state(targets.shape[1], X.shape[1], dtype)
         else:
             state = self._fitted_state(dtype)
@@ -648,7 +699,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             return
         sample_weight = _unit_mean(sample_weight, dtype)
         rows = _Rows(X)
-        if first or getattr(self, "eta0_", None) is None:
+        if first or getattr(self, "eta0_", None) is None or self.eta0 != "auto":
             self.eta0_ = self._resolve_eta0(rows, sample_weight, targets.shape[1])
         curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state, 1,
                                            stopping=False)

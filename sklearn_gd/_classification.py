@@ -9,7 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._base import BaseGD, _supports_partial_fit
+from ._base import BaseGD, _supports_partial_fit, restore_on_error
 from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 from ._registry import CLASSIFICATION_LOSSES
@@ -230,6 +230,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         return X, y, sample_weight
 
     # ------------------------------------------------------------------ fit
+    @restore_on_error
     @with_callbacks
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the model with gradient descent.
@@ -285,6 +286,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         return self
 
     @available_if(_supports_partial_fit)
+    @restore_on_error
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch over a chunk of data, continuing the current state.
 
@@ -344,13 +346,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         y_index = self._encode(y)
         n_classes = len(self.classes_)
         sample_weight = self._class_sample_weight(y_index, sample_weight, n_classes)
-        try:
-            self._partial_fit_arrays(X, self._targets(y_index, n_classes, X.dtype),
-                                     sample_weight)
-        except Exception:
-            if first:
-                del self.classes_
-            raise
+        self._partial_fit_arrays(X, self._targets(y_index, n_classes, X.dtype), sample_weight)
         return self
 
     # -------------------------------------------------------------- predict

@@ -8,7 +8,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._base import BaseGD, _supports_partial_fit
+from ._base import BaseGD, _supports_partial_fit, restore_on_error
 from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 from ._registry import REGRESSION_LOSSES
@@ -154,6 +154,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         )
         return X, y, sample_weight
 
+    @restore_on_error
     @with_callbacks
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the model with gradient descent.
@@ -187,6 +188,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         return self
 
     @available_if(_supports_partial_fit)
+    @restore_on_error
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over a chunk of data, continuing the current state.
 

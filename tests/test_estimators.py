@@ -1,0 +1,1082 @@
+"""Behaviour of GDClassifier and GDRegressor in the scikit-learn ecosystem.
+
+Model selection and persistence, partial_fit streaming and its failure modes,
+optimizer state carried across warm_start / partial_fit, determinism, dtype and
+sparse handling, divergence, parameter validation, fitted attributes, accuracy
+against scikit-learn's SGD estimators, class weights and early stopping.
+
+Everything is compared against something measured in the same test (a twin
+estimator, scikit-learn's peer, the state before a call), never against
+hard-coded numbers.
+"""
+
+import hashlib
+import math
+import pickle
+import warnings
+from functools import lru_cache
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_iris,
+    make_classification,
+)
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import (
+    LogisticRegression,
+    Ridge,
+    SGDClassifier,
+    SGDRegressor,
+)
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.validation import check_is_fitted
+
+from sklearn_gd import DivergenceError, DivergenceWarning, GDClassifier, GDRegressor
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    # Unscaled data is used on purpose in the divergence tests.
+    pytest.mark.filterwarnings("ignore:The features' scales span:UserWarning"),
+]
+
+
+# --------------------------------------------------------------------- data
+def _frozen(*arrays):
+    """Read-only arrays, so that no test (or estimator) can modify shared data."""
+    out = []
+    for a in arrays:
+        a = np.array(a, copy=True)
+        a.flags.writeable = False
+        out.append(a)
+    return tuple(out)
+
+
+@lru_cache(maxsize=None)
+def _split(name):
+    """(X_train, X_test, y_train, y_test) of a scikit-learn data set, unscaled."""
+    loader = {"breast_cancer": load_breast_cancer, "digits": load_digits,
+              "diabetes": load_diabetes, "iris": load_iris}[name]
+    X, y = loader(return_X_y=True)
+    stratify = None if name == "diabetes" else y
+    return _frozen(*train_test_split(X, y, test_size=0.25, random_state=0,
+                                     stratify=stratify))
+
+
+@lru_cache(maxsize=None)
+def _scaled(name):
+    """Standardized (with training statistics) version of :func:`_split`."""
+    Xtr, Xte, ytr, yte = _split(name)
+    scaler = StandardScaler().fit(Xtr)
+    return _frozen(scaler.transform(Xtr), scaler.transform(Xte), ytr, yte)
+
+
+def _clf_data():
+    Xtr, _, ytr, _ = _scaled("breast_cancer")
+    return Xtr, ytr
+
+
+def _reg_data():
+    Xtr, _, ytr, _ = _scaled("diabetes")
+    return Xtr, (ytr - ytr.mean()) / ytr.std()
+
+
+def _data_for(Est):
+    return _clf_data() if Est is GDClassifier else _reg_data()
+
+
+def _pf(est, X, y, **kwargs):
+    """partial_fit that passes ``classes`` to a classifier."""
+    if isinstance(est, GDClassifier):
+        kwargs.setdefault("classes", np.unique(_clf_data()[1]))
+    return est.partial_fit(X, y, **kwargs)
+
+
+# ----------------------------------------------------------- state helpers
+_STATE_ATTRS = ("coef_", "intercept_", "t_", "learning_rate_", "eta0_", "n_iter_",
+                "loss_curve_")
+
+
+def _snapshot(est):
+    """Deep copy of everything that defines the fitted model and its optimizer."""
+    snap = {}
+    for name in _STATE_ATTRS:
+        value = getattr(est, name)
+        snap[name] = value.copy() if isinstance(value, np.ndarray) else \
+            (list(value) if isinstance(value, list) else value)
+    for key, value in est.optimizer_state_.items():
+        snap["optimizer_state_." + key] = value.copy()
+    return snap
+
+
+def _assert_same_state(a, b, keys=None):
+    """Bit-for-bit equality of two snapshots (dtype, shape and bytes of arrays)."""
+    assert a.keys() == b.keys()
+    for key in keys or a:
+        x, y = a[key], b[key]
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and x.shape == y.shape, key
+            assert x.tobytes() == y.tobytes(), f"{key} differs: {x!r} vs {y!r}"
+        else:
+            assert x == y, f"{key} differs: {x!r} vs {y!r}"
+
+
+_CORE = ("coef_", "intercept_", "t_", "optimizer_state_.first_moment",
+         "optimizer_state_.second_moment")
+
+
+def _checksum(*arrays):
+    h = hashlib.sha256()
+    for a in arrays:
+        if sp.issparse(a):
+            for part in (a.data, a.indices, a.indptr):
+                h.update(np.ascontiguousarray(part).tobytes())
+        else:
+            h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+# ======================================================= 1. model selection
+def test_grid_search_pipeline_parallel_matches_serial():
+    X, y = load_breast_cancer(return_X_y=True)
+    pipe = Pipeline([("scale", StandardScaler()),
+                     ("clf", GDClassifier(max_iter=100, random_state=0))])
+    grid = {"clf__alpha": [1e-4, 1e-1], "clf__solver": ["batch", "stochastic"]}
+    parallel = GridSearchCV(pipe, grid, cv=3, n_jobs=2).fit(X, y)
+    serial = GridSearchCV(pipe, grid, cv=3, n_jobs=1).fit(X, y)
+
+    assert len(parallel.cv_results_["params"]) == 4
+    # Worker processes train the same models as the main process, bit for bit.
+    assert_array_equal(parallel.cv_results_["mean_test_score"],
+                       serial.cv_results_["mean_test_score"])
+    assert parallel.best_params_ == serial.best_params_
+    best = parallel.best_estimator_.named_steps["clf"]
+    check_is_fitted(best)
+    assert best.alpha == parallel.best_params_["clf__alpha"]
+    assert best.solver == parallel.best_params_["clf__solver"]
+    # Better than always predicting the majority class by a wide margin.
+    majority = np.bincount(y).max() / len(y)
+    assert parallel.best_score_ > majority + 0.25
+
+
+def test_cross_val_score_classifier_close_to_logistic_regression():
+    X, y = load_breast_cancer(return_X_y=True)
+    ours = cross_val_score(make_pipeline(StandardScaler(), GDClassifier(random_state=0)),
+                           X, y, cv=5)
+    ref = cross_val_score(make_pipeline(StandardScaler(), LogisticRegression()), X, y, cv=5)
+    assert ours.shape == (5,) and np.all(np.isfinite(ours))
+    assert ours.mean() >= ref.mean() - 0.02
+
+
+def test_cross_val_score_regressor_close_to_ridge():
+    X, y = load_diabetes(return_X_y=True)
+    ours = cross_val_score(make_pipeline(StandardScaler(), GDRegressor(random_state=0)),
+                           X, y, cv=5)
+    ref = cross_val_score(make_pipeline(StandardScaler(), Ridge(alpha=1e-3)), X, y, cv=5)
+    assert ours.shape == (5,) and np.all(np.isfinite(ours))
+    assert ours.mean() >= ref.mean() - 0.02
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_clone_is_unfitted_with_equal_params(Est):
+    params = dict(alpha=0.01, solver="minibatch", batch_size=16, optimizer="adam",
+                  learning_rate="step", milestones=[3, 5], max_iter=10, random_state=3)
+    if Est is GDClassifier:
+        params["class_weight"] = {0: 2.0, 1: 1.0}
+    est = Est(**params)
+    X, y = _data_for(Est)
+    est.fit(X, y)
+    copy = clone(est)
+    assert copy.get_params() == est.get_params()
+    # Nothing but the constructor parameters: no fitted or cached private state.
+    assert set(vars(copy)) == set(est.get_params())
+    with pytest.raises(NotFittedError):
+        copy.predict(X)
+
+
+def _roundtrip(est, how, tmp_path):
+    if how == "pickle":
+        return pickle.loads(pickle.dumps(est))
+    path = tmp_path / "model.joblib"
+    joblib.dump(est, path)
+    return joblib.load(path)
+
+
+@pytest.mark.parametrize("how", ["pickle", "joblib"])
+@pytest.mark.parametrize("start", ["fit", "partial_fit"])
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_persistence_round_trip(Est, start, how, tmp_path):
+    X, y = _data_for(Est)
+    est = Est(solver="stochastic", optimizer="adam", max_iter=5, random_state=0)
+    if start == "fit":
+        est.fit(X[:200], y[:200])
+    else:
+        _pf(est, X[:200], y[:200])
+    loaded = _roundtrip(est, how, tmp_path)
+
+    assert_array_equal(loaded.predict(X), est.predict(X))
+    if Est is GDClassifier:
+        assert_array_equal(loaded.decision_function(X), est.decision_function(X))
+        assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    _assert_same_state(_snapshot(loaded), _snapshot(est))
+
+    # Both continue identically (shuffling seed and optimizer moments included).
+    _pf(est, X[200:], y[200:])
+    _pf(loaded, X[200:], y[200:])
+    _assert_same_state(_snapshot(loaded), _snapshot(est))
+    assert est.t_ > 0
+
+
+# ======================================================== 2. partial_fit
+@pytest.mark.parametrize(
+    "name, solver",
+    [("breast_cancer", "batch"), ("breast_cancer", "minibatch"),
+     ("breast_cancer", "stochastic"), ("digits", "minibatch"), ("digits", "stochastic")],
+)
+def test_partial_fit_chunks_close_to_fit(name, solver):
+    Xtr, Xte, ytr, yte = _scaled(name)
+    classes = np.unique(ytr)
+    full = GDClassifier(solver=solver, random_state=0).fit(Xtr, ytr)
+    stream = GDClassifier(solver=solver, random_state=0)
+    chunks = np.array_split(np.arange(len(ytr)), 10)
+    for _ in range(10):
+        for idx in chunks:
+            stream.partial_fit(Xtr[idx], ytr[idx], classes=classes)
+
+    assert stream.n_iter_ == 100
+    updates_per_pass = {
+        "batch": len(chunks),
+        "minibatch": sum(math.ceil(len(idx) / stream.batch_size) for idx in chunks),
+        "stochastic": len(ytr),
+    }[solver]
+    assert stream.t_ == 10 * updates_per_pass
+    k = len(classes)
+    assert stream.coef_.shape == ((1, Xtr.shape[1]) if k == 2 else (k, Xtr.shape[1]))
+    assert stream.score(Xte, yte) >= full.score(Xte, yte) - 0.03
+
+
+def test_partial_fit_softmax_multiclass():
+    Xtr, Xte, ytr, yte = _scaled("iris")
+    classes = np.unique(ytr)
+    full = GDClassifier(loss="log_loss", random_state=0).fit(Xtr, ytr)
+    stream = GDClassifier(loss="log_loss", solver="minibatch", batch_size=8, random_state=0)
+    # The first chunk holds a single class: fine, as all classes are declared.
+    only_first = np.flatnonzero(ytr == classes[0])[:10]
+    stream.partial_fit(Xtr[only_first], ytr[only_first], classes=classes)
+    assert_array_equal(stream.classes_, classes)
+    for _ in range(30):
+        for idx in np.array_split(np.arange(len(ytr)), 4):
+            stream.partial_fit(Xtr[idx], ytr[idx])
+    assert stream.coef_.shape == (3, Xtr.shape[1])
+    assert stream.intercept_.shape == (3,)
+    proba = stream.predict_proba(Xte)
+    assert proba.shape == (len(yte), 3)
+    assert_allclose(proba.sum(axis=1), 1.0)
+    # Softmax: the argmax of the probabilities is the prediction.
+    assert_array_equal(classes[np.argmax(proba, axis=1)], stream.predict(Xte))
+    assert stream.score(Xte, yte) >= full.score(Xte, yte) - 0.05
+
+
+def test_partial_fit_first_call_requires_classes():
+    X, y = _clf_data()
+    clf = GDClassifier()
+    with pytest.raises(ValueError, match="classes"):
+        clf.partial_fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    clf.partial_fit(X, y, classes=[0, 1])  # a correct retry works
+    check_is_fitted(clf)
+
+
+def test_partial_fit_unseen_label_is_named_and_changes_nothing():
+    X, y = _clf_data()
+    labels = np.array(["ham", "spam"])[y]
+    clf = GDClassifier(solver="stochastic", optimizer="adam", random_state=0)
+    clf.partial_fit(X[:100], labels[:100], classes=["ham", "spam"])
+    before = _snapshot(clf)
+    bad = labels[100:200].copy()
+    bad[7] = "eggs"
+    with pytest.raises(ValueError, match="eggs"):
+        clf.partial_fit(X[100:200], bad)
+    _assert_same_state(_snapshot(clf), before)
+
+
+def test_partial_fit_failed_first_call_can_be_retried():
+    Xtr, _, ytr, _ = _scaled("iris")
+    clf = GDClassifier()
+    with pytest.raises(ValueError, match="2"):
+        clf.partial_fit(Xtr, ytr, classes=[0, 1])
+    clf.partial_fit(Xtr, ytr, classes=[0, 1, 2])
+    assert_array_equal(clf.classes_, [0, 1, 2])
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_partial_fit_n_features_change(Est):
+    X, y = _data_for(Est)
+    est = _pf(Est(), X[:100], y[:100])
+    before = _snapshot(est)
+    with pytest.raises(ValueError, match="features"):
+        _pf(est, X[100:200, :-1], y[100:200])
+    _assert_same_state(_snapshot(est), before)
+    assert est.n_features_in_ == X.shape[1]
+
+
+@pytest.mark.parametrize("solver", ["batch", "stochastic"])
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_partial_fit_zero_weight_chunk_changes_nothing(Est, solver):
+    X, y = _data_for(Est)
+    est = Est(solver=solver, optimizer="adam", random_state=0)
+    twin = Est(solver=solver, optimizer="adam", random_state=0)
+    _pf(est, X[:100], y[:100])
+    _pf(twin, X[:100], y[:100])
+    before = _snapshot(est)
+    _pf(est, X[100:200], y[100:200], sample_weight=np.zeros(100))
+    _assert_same_state(_snapshot(est), before,
+                       keys=_CORE + ("learning_rate_", "eta0_"))
+    # ... including the hidden state: the next chunk gives the same model as
+    # for an estimator that never saw the zero-weight chunk.
+    _pf(est, X[200:], y[200:])
+    _pf(twin, X[200:], y[200:])
+    _assert_same_state(_snapshot(est), _snapshot(twin), keys=_CORE)
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_partial_fit_zero_weight_first_chunk(Est):
+    X, y = _data_for(Est)
+    est = Est(solver="stochastic", random_state=0)
+    twin = Est(solver="stochastic", random_state=0)
+    _pf(est, X[:100], y[:100], sample_weight=np.zeros(100))
+    _pf(est, X[100:], y[100:])
+    _pf(twin, X[100:], y[100:])
+    _assert_same_state(_snapshot(est), _snapshot(twin), keys=_CORE)
+
+
+def _failing_partial_fit(kind, Est, X, y):
+    """Arguments (X, y, kwargs) of a partial_fit call that must fail."""
+    X, y = np.array(X[200:300]), np.array(y[200:300])
+    if kind == "nan":
+        X[3, 4] = np.nan
+        return X, y, {}
+    if kind == "inf":
+        X[5, 0] = np.inf
+        return X, y, {}
+    if kind == "n_features":
+        return X[:, 1:], y, {}
+    if kind == "n_features_contiguous":  # the fast path for plain C arrays
+        return np.ascontiguousarray(X[:, 1:]), y, {}
+    if kind == "negative_weight":
+        sw = np.ones(len(y))
+        sw[2] = -1.0
+        return X, y, {"sample_weight": sw}
+    if kind == "n_samples":
+        return X, y[:-1], {}
+    if kind == "unseen_label":
+        y = y.copy()
+        y[0] = 5
+        return X, y, {}
+    if kind == "other_classes":
+        return X, y, {"classes": [0, 1, 2]}
+    raise AssertionError(kind)
+
+
+_COMMON_FAILURES = ["nan", "inf", "n_features", "n_features_contiguous",
+                    "negative_weight", "n_samples"]
+
+
+@pytest.mark.parametrize(
+    "Est, kind",
+    [(GDClassifier, k) for k in _COMMON_FAILURES + ["unseen_label", "other_classes"]]
+    + [(GDRegressor, k) for k in _COMMON_FAILURES],
+)
+def test_failed_partial_fit_leaves_state_untouched(Est, kind):
+    X, y = _data_for(Est)
+    est = Est(solver="stochastic", optimizer="adam", random_state=0)
+    twin = Est(solver="stochastic", optimizer="adam", random_state=0)
+    _pf(est, X[:200], y[:200])
+    _pf(twin, X[:200], y[:200])
+    before = _snapshot(est)
+    bad_X, bad_y, kwargs = _failing_partial_fit(kind, Est, X, y)
+    with pytest.raises(ValueError):
+        est.partial_fit(bad_X, bad_y, **kwargs)
+    _assert_same_state(_snapshot(est), before)
+    # The next good chunk continues exactly as if the failed call never happened.
+    _pf(est, X[200:], y[200:])
+    _pf(twin, X[200:], y[200:])
+    _assert_same_state(_snapshot(est), _snapshot(twin))
+
+
+# ==================================================== 3. state carry-over
+_CARRY_CASES = [
+    ("adam", "constant", "batch"),
+    ("adam", "invscaling", "batch"),
+    ("sgd", "constant", "batch"),
+    ("momentum", "inverse_time", "batch"),
+    ("nesterov", "exponential", "batch"),
+    ("adagrad", "step", "batch"),
+    ("rmsprop", "constant", "minibatch"),
+    ("adam", "constant", "stochastic"),
+    ("sgd", "optimal", "stochastic"),
+]
+
+
+def _carry_params(optimizer, schedule, solver):
+    # Explicit milestones: the default ones depend on max_iter, which differs
+    # between the runs compared here (documented behaviour).
+    # "optimal" starts with steps of 1 / (alpha * t0): a larger alpha keeps the
+    # regression problem from diverging.
+    return dict(optimizer=optimizer, learning_rate=schedule, solver=solver, tol=None,
+                milestones=[2, 5], batch_size=50, random_state=0,
+                alpha=0.1 if schedule == "optimal" else 1e-4)
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+@pytest.mark.parametrize("optimizer, schedule, solver", _CARRY_CASES)
+def test_warm_start_two_fits_equal_one_long_fit(Est, optimizer, schedule, solver):
+    X, y = _data_for(Est)
+    k = 4
+    params = _carry_params(optimizer, schedule, solver)
+    warm = Est(max_iter=k, warm_start=True, **params)
+    warm.fit(X, y)
+    first_t = warm.t_
+    warm.fit(X, y)
+    long = Est(max_iter=2 * k, **params).fit(X, y)
+
+    assert warm.t_ == 2 * first_t == long.t_
+    _assert_same_state(_snapshot(warm), _snapshot(long),
+                       keys=_CORE + ("learning_rate_", "eta0_"))
+    # Without warm_start the second fit starts afresh (so differs from `long`).
+    cold = Est(max_iter=k, **params).fit(X, y).fit(X, y)
+    assert cold.t_ == first_t
+    assert not np.array_equal(cold.coef_, long.coef_)
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+@pytest.mark.parametrize("optimizer, schedule, solver", _CARRY_CASES)
+def test_repeated_partial_fit_equals_fit(Est, optimizer, schedule, solver):
+    """N partial_fit calls on the data are N epochs of fit, bit for bit.
+
+    partial_fit resolves eta0="auto" on its first chunk and keeps it; fit
+    resolves it on the same data, so the two agree when every chunk is the
+    whole data set. The shuffling seeds are per (random_state, epoch), so even
+    the shuffled loops agree.
+    """
+    X, y = _data_for(Est)
+    n = 6
+    params = _carry_params(optimizer, schedule, solver)
+    stream = Est(**params)
+    for _ in range(n):
+        _pf(stream, X, y)
+    full = Est(max_iter=n, **params).fit(X, y)
+    assert stream.n_iter_ == full.n_iter_ == n
+    _assert_same_state(_snapshot(stream), _snapshot(full))
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_partial_fit_after_fit_continues_from_fit(Est):
+    X, y = _data_for(Est)
+    params = dict(optimizer="adam", solver="batch", tol=None)
+    est = Est(max_iter=3, **params).fit(X, y)
+    _pf(est, X, y)
+    longer = Est(max_iter=4, **params).fit(X, y)
+    _assert_same_state(_snapshot(est), _snapshot(longer), keys=_CORE)
+
+
+# ========================================================= 4. determinism
+@pytest.mark.parametrize("solver", ["batch", "minibatch", "stochastic"])
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_same_random_state_same_model(Est, solver):
+    X, y = _data_for(Est)
+    params = dict(solver=solver, batch_size=20, max_iter=5, tol=None,
+                  early_stopping=Est is GDClassifier)
+    a = Est(random_state=7, **params).fit(X, y)
+    b = Est(random_state=7, **params).fit(X, y)
+    _assert_same_state(_snapshot(a), _snapshot(b))
+    # Refitting the same estimator gives the same model again.
+    before = _snapshot(a)
+    a.fit(X, y)
+    _assert_same_state(_snapshot(a), before)
+
+
+@pytest.mark.parametrize("solver", ["minibatch", "stochastic"])
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_different_random_state_different_model(Est, solver):
+    X, y = _data_for(Est)
+    params = dict(solver=solver, batch_size=20, max_iter=5, tol=None)
+    a = Est(random_state=0, **params).fit(X, y)
+    b = Est(random_state=1, **params).fit(X, y)
+    assert not np.array_equal(a.coef_, b.coef_)
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_batch_model_does_not_depend_on_n_jobs(Est):
+    """Documented: rows are cut into the same blocks whatever the thread count."""
+    Xtr, _, ytr, _ = _scaled("digits")  # large enough for the blocked gradient
+    if Est is GDRegressor:
+        ytr = ytr.astype(float)
+    params = dict(solver="batch", optimizer="adam", max_iter=15, tol=None)
+    models = [Est(n_jobs=n_jobs, **params).fit(Xtr, ytr) for n_jobs in (1, 2, None)]
+    for other in models[1:]:
+        _assert_same_state(_snapshot(other), _snapshot(models[0]))
+
+
+def test_refit_uses_new_random_state():
+    X, y = _clf_data()
+    params = dict(solver="stochastic", max_iter=5, tol=None)
+    est = GDClassifier(random_state=0, **params).fit(X, y)
+    est.set_params(random_state=1).fit(X, y)
+    fresh = GDClassifier(random_state=1, **params).fit(X, y)
+    assert_array_equal(est.coef_, fresh.coef_)
+
+
+@pytest.mark.parametrize("writeable", [True, False])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_user_inputs_never_modified(Est, method, sparse, writeable):
+    X, y = _data_for(Est)
+    X = np.array(X[:150])
+    y = np.array(y[:150])
+    sw = np.linspace(0.5, 2.0, len(y))
+    if sparse:
+        X[np.abs(X) < 0.5] = 0.0
+        X = sp.csr_matrix(X)
+    arrays = [X.data, X.indices, X.indptr] if sparse else [X]
+    arrays += [y, sw]
+    for a in arrays:
+        a.flags.writeable = writeable
+    before = _checksum(X, y, sw)
+    params = dict(solver="stochastic", max_iter=5, random_state=0)
+    if method == "fit":
+        if Est is GDClassifier:
+            params["class_weight"] = "balanced"
+        est = Est(early_stopping=True, **params).fit(X, y, sample_weight=sw)
+    else:
+        if Est is GDClassifier:
+            params["class_weight"] = {0: 2.0, 1: 1.0}
+        est = _pf(Est(**params), X, y, sample_weight=sw)
+        _pf(est, X, y, sample_weight=sw)
+    assert np.all(np.isfinite(est.coef_))
+    assert _checksum(X, y, sw) == before
+    assert all(a.flags.writeable == writeable for a in arrays)
+
+
+# ================================================== 5. dtypes and sparse
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_dtype_is_preserved(Est, method, dtype):
+    X, y = _data_for(Est)
+    X = X.astype(dtype)
+    est = Est(max_iter=20)
+    if method == "fit":
+        est.fit(X, y)
+    else:
+        _pf(est, X, y)
+    assert est.coef_.dtype == dtype
+    assert est.intercept_.dtype == dtype
+    for moment in est.optimizer_state_.values():
+        assert moment.dtype == dtype
+    if Est is GDRegressor:
+        assert est.predict(X).dtype == dtype
+    else:
+        assert est.decision_function(X).dtype == dtype
+        assert est.predict_proba(X).dtype == dtype
+        assert est.predict(X).dtype == y.dtype
+    # The float32 model is the float64 one up to float32 precision.
+    ref = Est(max_iter=20)
+    if method == "fit":
+        ref.fit(X.astype(np.float64), y)
+    else:
+        _pf(ref, X.astype(np.float64), y)
+    assert_allclose(est.coef_, ref.coef_, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("solver", ["batch", "minibatch", "stochastic"])
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_sparse_input_gives_dense_model(Est, solver):
+    X, y = _data_for(Est)
+    X = np.array(X)
+    X[np.abs(X) < 0.7] = 0.0  # about half the entries
+    Xs = sp.csr_matrix(X)
+    assert Xs.nnz < 0.7 * X.size
+    params = dict(solver=solver, batch_size=25, max_iter=15, tol=None, random_state=0)
+    dense = Est(**params).fit(X, y)
+    sparse = Est(**params).fit(Xs, y)
+    assert_allclose(sparse.coef_, dense.coef_, rtol=1e-6, atol=1e-9)
+    assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-6, atol=1e-9)
+    assert_allclose(sparse.predict(Xs) if Est is GDRegressor else sparse.decision_function(Xs),
+                    dense.predict(X) if Est is GDRegressor else dense.decision_function(X),
+                    rtol=1e-6, atol=1e-9)
+    # partial_fit too.
+    dense_pf = _pf(Est(**params), X, y)
+    sparse_pf = _pf(Est(**params), Xs, y)
+    assert_allclose(sparse_pf.coef_, dense_pf.coef_, rtol=1e-6, atol=1e-9)
+
+
+# ============================================================ 6. divergence
+def _unscaled_binary():
+    Xtr, _, ytr, _ = _split("breast_cancer")
+    return Xtr, ytr
+
+
+@pytest.mark.parametrize("solver", ["batch", "stochastic"])
+@pytest.mark.parametrize("Est, loss", [(GDRegressor, "squared_error"),
+                                       (GDClassifier, "squared_hinge")])
+def test_huge_step_raises_divergence_error(Est, loss, solver):
+    X, y = _unscaled_binary()
+    est = Est(loss=loss, optimizer="sgd", eta0=1e6, penalty=None, solver=solver,
+              max_iter=30, tol=None, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(DivergenceError) as info:
+            est.fit(X, y)
+    assert isinstance(info.value, ValueError)
+    message = str(info.value)
+    assert "learning rate" in message
+    assert "1e+06" in message
+    assert "smaller" in message
+    # No model (let alone a NaN one) is left behind.
+    assert not hasattr(est, "coef_")
+
+    est.set_params(eta0="auto").fit(X, y)
+    assert np.all(np.isfinite(est.coef_)) and np.all(np.isfinite(est.intercept_))
+    assert np.all(np.isfinite(est.loss_curve_))
+    assert est.eta0_ < 1e6
+
+    # A failed refit does not replace the good model with a NaN one.
+    before = _snapshot(est)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(DivergenceError):
+            est.set_params(eta0=1e6).fit(X, y)
+    _assert_same_state(_snapshot(est), before, keys=("coef_", "intercept_", "t_"))
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
+def test_divergence_with_penalty_raises_no_runtime_warning(penalty):
+    """The penalty of exploded weights must not overflow into a RuntimeWarning
+    before (or, with warnings as errors, instead of) the DivergenceError."""
+    X, y = _unscaled_binary()
+    est = GDRegressor(optimizer="sgd", eta0=1e6, penalty=penalty, max_iter=30, tol=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(DivergenceError):
+            est.fit(X, y)
+
+
+@pytest.mark.parametrize("solver", [
+    # Regression: batch detects a blow-up one epoch late (its loss is measured
+    # before the step), so recovery must go back two epochs' starts.
+    "batch",
+    "minibatch",
+    "stochastic",
+])
+def test_on_divergence_recover(solver):
+    X, y = _reg_data()
+    params = dict(optimizer="sgd", eta0=10.0, penalty=None, max_iter=30, tol=None,
+                  solver=solver, batch_size=32, random_state=0)
+    with pytest.raises(DivergenceError):
+        GDRegressor(**params).fit(X, y)
+    with pytest.warns(DivergenceWarning, match="learning rate"):
+        est = GDRegressor(on_divergence="recover", **params).fit(X, y)
+    assert np.all(np.isfinite(est.coef_)) and np.all(np.isfinite(est.loss_curve_))
+    assert est.n_iter_ == 30 and len(est.loss_curve_) == 30
+    # eta0_ is the requested step divided by a power of ten.
+    cuts = math.log10(10.0 / est.eta0_)
+    assert cuts >= 1 and abs(cuts - round(cuts)) < 1e-9
+    # No epoch of the kept run blew up (relative to the all-zero model's loss).
+    zero_model_loss = 0.5 * np.mean(y ** 2)
+    assert max(est.loss_curve_) < 1e6 * zero_model_loss
+
+
+def test_on_divergence_recover_gives_up():
+    """Hopeless cases still raise, after a bounded number of cuts."""
+    X, y = _unscaled_binary()
+    est = GDRegressor(optimizer="sgd", eta0=1e6, penalty=None, solver="stochastic",
+                      max_iter=5, tol=None, random_state=0, on_divergence="recover")
+    with pytest.warns(DivergenceWarning) as record, pytest.raises(DivergenceError):
+        est.fit(X, y)
+    n_cuts = sum(issubclass(w.category, DivergenceWarning) for w in record)
+    assert 1 <= n_cuts <= 10
+    assert not hasattr(est, "coef_")
+
+
+@pytest.mark.parametrize("Est, loss", [(GDRegressor, "squared_error"),
+                                       (GDClassifier, "squared_hinge")])
+def test_divergence_in_partial_fit_leaves_state_untouched(Est, loss):
+    Xs, _, y, _ = _scaled("breast_cancer")
+    # Momentum, so that the optimizer moments are in play too.
+    params = dict(loss=loss, optimizer="momentum", momentum=0.5, eta0=0.5, penalty=None,
+                  solver="stochastic", random_state=0)
+    est = _pf(Est(**params), Xs[:200] * 0.01, y[:200])
+    twin = _pf(Est(**params), Xs[:200] * 0.01, y[:200])
+    before = _snapshot(est)
+    assert np.all(np.isfinite(est.coef_))
+    with pytest.raises(DivergenceError, match="learning rate"):
+        _pf(est, Xs[200:] * 1000.0, y[200:])  # same step, huge features
+    _assert_same_state(_snapshot(est), before)
+    _pf(est, Xs[200:] * 0.01, y[200:])
+    _pf(twin, Xs[200:] * 0.01, y[200:])
+    _assert_same_state(_snapshot(est), _snapshot(twin))
+
+
+@pytest.mark.parametrize("Est, loss", [(GDRegressor, "squared_error"),
+                                       (GDClassifier, "squared_hinge")])
+def test_divergence_in_first_partial_fit_leaves_no_model(Est, loss):
+    X, y = _unscaled_binary()
+    est = Est(loss=loss, eta0=1e6, penalty=None, solver="stochastic", random_state=0)
+    with pytest.raises(DivergenceError):
+        _pf(est, X, y)
+    assert not hasattr(est, "coef_")
+    # A retry with a sane step starts from scratch and works.
+    est.set_params(eta0="auto")
+    _pf(est, X, y)
+    assert np.all(np.isfinite(est.coef_))
+    assert est.n_iter_ == 1
+
+
+@pytest.mark.parametrize("failure", ["divergence", "undeclared_label"])
+def test_predict_after_failed_first_partial_fit_raises_not_fitted(failure):
+    if failure == "divergence":
+        X, y = _unscaled_binary()
+        est = GDRegressor(eta0=1e6, penalty=None, solver="stochastic", random_state=0)
+        with pytest.raises(DivergenceError):
+            est.partial_fit(X, y)
+    else:
+        X, _, y, _ = _scaled("iris")
+        est = GDClassifier()
+        with pytest.raises(ValueError):
+            est.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+
+
+# =================================================== 7. parameter checks
+@pytest.mark.parametrize(
+    "Est, param, value, allowed",
+    [
+        (GDClassifier, "loss", "squared_error", ["log_loss", "hinge", "focal"]),
+        (GDRegressor, "loss", "hinge", ["squared_error", "huber", "quantile"]),
+        (GDClassifier, "optimizer", "bfgs", ["sgd", "adam", "lbfgs"]),
+        (GDRegressor, "optimizer", "Adam", ["adam", "rmsprop"]),
+        (GDClassifier, "on_divergence", "ignore", ["raise", "recover"]),
+        (GDClassifier, "solver", "full", ["batch", "minibatch", "stochastic"]),
+        (GDRegressor, "solver", "sag", ["batch", "minibatch", "stochastic"]),
+        (GDClassifier, "learning_rate", "cosine", ["constant", "invscaling", "step"]),
+        (GDRegressor, "learning_rate", 0.1, ["constant", "optimal", "adaptive"]),
+        (GDClassifier, "penalty", "l3", ["l1", "l2", "elasticnet"]),
+        (GDClassifier, "class_weight", "auto", ["balanced"]),
+        (GDClassifier, "alpha", -1.0, ["alpha", "range"]),
+        (GDRegressor, "alpha", -0.5, ["alpha", "range"]),
+        (GDClassifier, "eta0", 0.0, ["eta0", "auto"]),
+        (GDRegressor, "eta0", "fast", ["eta0", "auto"]),
+        (GDClassifier, "max_iter", 0, ["max_iter", "range"]),
+        (GDRegressor, "batch_size", 0, ["batch_size", "range"]),
+        (GDClassifier, "l1_ratio", 1.5, ["l1_ratio", "range"]),
+        (GDRegressor, "validation_fraction", 1.0, ["validation_fraction", "range"]),
+        (GDClassifier, "momentum", 1.0, ["momentum", "range"]),
+        (GDRegressor, "tol", -1e-3, ["tol", "range"]),
+    ],
+)
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_invalid_parameters(Est, param, value, allowed, method):
+    X, y = _data_for(Est)
+    est = Est(**{param: value})
+    with pytest.raises(InvalidParameterError) as info:
+        if method == "fit":
+            est.fit(X, y)
+        else:
+            _pf(est, X, y)
+    message = str(info.value)
+    assert repr(param) in message
+    for word in allowed:
+        assert word in message
+    assert not hasattr(est, "coef_")
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_optimal_schedule_needs_positive_alpha(Est):
+    X, y = _data_for(Est)
+    with pytest.raises(ValueError, match="alpha"):
+        Est(learning_rate="optimal", alpha=0.0).fit(X, y)
+    with pytest.raises(ValueError, match="alpha"):
+        Est(learning_rate="optimal", penalty=None).fit(X, y)
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_predict_before_fit_raises_not_fitted(Est):
+    X, _ = _data_for(Est)
+    est = Est()
+    methods = ["predict", "score"] if Est is GDRegressor else \
+        ["predict", "decision_function", "predict_proba", "predict_log_proba"]
+    for name in methods:
+        with pytest.raises(NotFittedError):
+            if name == "score":
+                est.score(X, np.zeros(len(X)))
+            else:
+                getattr(est, name)(X)
+
+
+def test_single_class_raises():
+    X, _ = _clf_data()
+    with pytest.raises(ValueError, match="class"):
+        GDClassifier().fit(X[:50], np.ones(50))
+    with pytest.raises(ValueError, match="class"):
+        GDClassifier().partial_fit(X[:50], np.ones(50), classes=[1])
+    # Two classes but one with zero total weight is a single class to learn.
+    y = np.r_[np.zeros(25), np.ones(25)]
+    with pytest.raises(ValueError, match="class"):
+        GDClassifier().fit(X[:50], y, sample_weight=np.r_[np.ones(25), np.zeros(25)])
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "modified_huber", "focal"])
+@pytest.mark.parametrize("name", ["breast_cancer", "iris"])
+def test_predict_proba_available(loss, name):
+    Xtr, Xte, ytr, _ = _scaled(name)
+    clf = GDClassifier(loss=loss, max_iter=100, random_state=0).fit(Xtr, ytr)
+    assert hasattr(clf, "predict_proba") and hasattr(clf, "predict_log_proba")
+    proba = clf.predict_proba(Xte)
+    k = len(clf.classes_)
+    assert proba.shape == (len(Xte), k)
+    assert np.all(proba >= 0) and np.all(proba <= 1)
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-7)
+    with np.errstate(divide="ignore"):
+        assert_allclose(clf.predict_log_proba(Xte), np.log(proba))
+    # Probabilities follow the decision: the predicted class is (nearly
+    # always) the most probable one; ties only for clipped modified_huber.
+    agree = np.mean(clf.classes_[np.argmax(proba, axis=1)] == clf.predict(Xte))
+    assert agree >= (0.95 if loss == "modified_huber" else 1.0)
+
+
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge", "perceptron"])
+def test_predict_proba_unavailable(loss):
+    X, y = _clf_data()
+    clf = GDClassifier(loss=loss, max_iter=20).fit(X, y)
+    assert not hasattr(clf, "predict_proba")
+    assert not hasattr(clf, "predict_log_proba")
+    with pytest.raises(AttributeError, match="predict_proba"):
+        clf.predict_proba(X)
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_lbfgs_has_no_partial_fit_and_needs_batch(Est):
+    X, y = _data_for(Est)
+    est = Est(optimizer="lbfgs")
+    assert not hasattr(est, "partial_fit")
+    assert hasattr(Est(optimizer="adam"), "partial_fit")
+    for bad in (dict(solver="stochastic"), dict(penalty="l1"), dict(early_stopping=True)):
+        with pytest.raises(ValueError, match="lbfgs"):
+            Est(optimizer="lbfgs", **bad).fit(X, y)
+
+
+def test_lbfgs_matches_logistic_regression():
+    """Same objective as LogisticRegression with C = 1 / (alpha * n_samples)."""
+    X, y = _clf_data()
+    alpha = 1e-2
+    ours = GDClassifier(optimizer="lbfgs", alpha=alpha, max_iter=500, tol=1e-10).fit(X, y)
+    ref = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-12, max_iter=10_000).fit(X, y)
+    assert ours.n_iter_ < 500
+    assert_allclose(ours.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
+    assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-6, atol=1e-8)
+
+
+# =================================================== 8. fitted attributes
+@pytest.mark.parametrize(
+    "Est, name, coef_shape, intercept_shape",
+    [(GDClassifier, "breast_cancer", (1, 30), (1,)),
+     (GDClassifier, "iris", (3, 4), (3,)),
+     (GDRegressor, "diabetes", (10,), (1,))],
+)
+@pytest.mark.parametrize("loss", [None, "hinge"])
+def test_attribute_shapes(Est, name, coef_shape, intercept_shape, loss):
+    if loss is not None and Est is GDRegressor:
+        loss = "huber"
+    Xtr, _, ytr, _ = _scaled(name)
+    est = Est(max_iter=30) if loss is None else Est(loss=loss, max_iter=30)
+    est.fit(Xtr, ytr)
+    assert est.coef_.shape == coef_shape
+    assert est.intercept_.shape == intercept_shape
+    assert est.n_features_in_ == Xtr.shape[1]
+    n_outputs = intercept_shape[0]
+    for moment in est.optimizer_state_.values():
+        assert moment.shape == (n_outputs, Xtr.shape[1] + 1)
+    if Est is GDClassifier:
+        assert_array_equal(est.classes_, np.unique(ytr))
+        assert est.decision_function(Xtr).shape == \
+            ((len(Xtr),) if n_outputs == 1 else (len(Xtr), n_outputs))
+
+
+@pytest.mark.parametrize("solver", ["batch", "minibatch", "stochastic"])
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_update_count_and_loss_curve(Est, solver):
+    X, y = _data_for(Est)
+    X, y = X[:100], y[:100]
+    est = Est(solver=solver, batch_size=32, max_iter=40, tol=1e-3, random_state=0)
+    est.fit(X, y)
+    assert 1 <= est.n_iter_ <= est.max_iter
+    per_epoch = {"batch": 1, "minibatch": math.ceil(100 / 32), "stochastic": 100}[solver]
+    assert est.t_ == est.n_iter_ * per_epoch
+    assert len(est.loss_curve_) == est.n_iter_
+    assert np.all(np.isfinite(est.loss_curve_))
+    # With tol=None every epoch runs.
+    est.set_params(tol=None, max_iter=7).fit(X, y)
+    assert est.n_iter_ == 7 and est.t_ == 7 * per_epoch and len(est.loss_curve_) == 7
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "nesterov"])
+def test_batch_squared_loss_curve_is_non_increasing(optimizer):
+    X, y = _reg_data()
+    reg = GDRegressor(solver="batch", optimizer=optimizer, momentum=0.0, max_iter=200,
+                      tol=None).fit(X, y)
+    curve = np.asarray(reg.loss_curve_)
+    assert len(curve) == 200
+    assert np.all(np.diff(curve) <= 1e-12 * np.abs(curve[1:]))
+    assert curve[-1] < curve[0]
+
+
+def test_loss_curve_check_detects_too_large_step():
+    """Control for the test above: with a step of 3 / lambda_max (beyond the
+    stable 2 / lambda_max) the same monotonicity check fails."""
+    X, y = _reg_data()
+    design = np.column_stack([X, np.ones(len(X))])
+    lambda_max = np.linalg.eigvalsh(design.T @ design / len(X))[-1]
+    reg = GDRegressor(solver="batch", eta0=3.0 / lambda_max, penalty=None, max_iter=8,
+                      tol=None).fit(X, y)
+    assert np.all(np.isfinite(reg.coef_))
+    assert np.any(np.diff(reg.loss_curve_) > 0)
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_dataframe_sets_feature_names(Est):
+    pd = pytest.importorskip("pandas")
+    X, y = _data_for(Est)
+    columns = [f"feature_{i}" for i in range(X.shape[1])]
+    df = pd.DataFrame(X, columns=columns)
+    est = Est(max_iter=20).fit(df, y)
+    assert_array_equal(est.feature_names_in_, columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        pred_df = est.predict(df)
+    with pytest.warns(UserWarning, match="feature names"):
+        pred_array = est.predict(X)
+    # (a DataFrame arrives column-major: BLAS may round the last bit differently)
+    assert_allclose(pred_df, pred_array, rtol=1e-12, atol=1e-12)
+    # partial_fit with renamed columns is refused.
+    stream = _pf(Est(), df, y)
+    assert_array_equal(stream.feature_names_in_, columns)
+    with pytest.raises(ValueError, match="feature names"):
+        _pf(stream, df.rename(columns={"feature_0": "other"}), y)
+    # Plain arrays set no feature names.
+    assert not hasattr(Est(max_iter=5).fit(X, y), "feature_names_in_")
+
+
+@pytest.mark.parametrize("tol", [None, 1e-2])
+def test_verbose_prints_one_line_per_epoch(capsys, tol):
+    X, y = _clf_data()
+    clf = GDClassifier(max_iter=12, tol=tol, verbose=1).fit(X, y)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "Epoch" in line]
+    assert len(lines) == clf.n_iter_
+    for epoch, line in enumerate(lines, start=1):
+        assert f"Epoch {epoch}:" in line
+    GDClassifier(max_iter=12, tol=tol, verbose=0).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+# ======================================= 9. accuracy against scikit-learn
+@pytest.mark.parametrize(
+    "name, loss, solver",
+    [("breast_cancer", "log_loss", "batch"), ("breast_cancer", "log_loss", "stochastic"),
+     ("breast_cancer", "hinge", "batch"), ("breast_cancer", "modified_huber", "minibatch"),
+     ("digits", "log_loss", "batch"), ("digits", "hinge", "minibatch")],
+)
+def test_classification_accuracy_vs_sgdclassifier(name, loss, solver):
+    Xtr, Xte, ytr, yte = _split(name)
+    ours = make_pipeline(StandardScaler(),
+                         GDClassifier(loss=loss, solver=solver, random_state=0))
+    peer = make_pipeline(StandardScaler(), SGDClassifier(loss=loss, random_state=0))
+    ours_score = ours.fit(Xtr, ytr).score(Xte, yte)
+    peer_score = peer.fit(Xtr, ytr).score(Xte, yte)
+    assert ours_score >= peer_score - 0.01
+
+
+def test_regression_r2_vs_sgdregressor():
+    Xtr, Xte, ytr, yte = _split("diabetes")
+    ours = make_pipeline(StandardScaler(), GDRegressor(random_state=0))
+    peer = make_pipeline(StandardScaler(), SGDRegressor(random_state=0))
+    assert ours.fit(Xtr, ytr).score(Xte, yte) >= peer.fit(Xtr, ytr).score(Xte, yte) - 0.01
+
+
+# ======================================= 10. class weights, early stopping
+def _imbalanced():
+    X, y = make_classification(n_samples=600, n_features=8, n_informative=4,
+                               weights=[0.85, 0.15], class_sep=1.5, flip_y=0.05,
+                               random_state=0)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.mark.parametrize("solver", ["batch", "stochastic"])
+def test_class_weight_shifts_predictions(solver):
+    X, y = _imbalanced()
+    params = dict(solver=solver, max_iter=200, random_state=0)
+    plain = (GDClassifier(**params).fit(X, y).predict(X) == 1).sum()
+    balanced = (GDClassifier(class_weight="balanced", **params).fit(X, y).predict(X)
+                == 1).sum()
+    up = (GDClassifier(class_weight={1: 5.0}, **params).fit(X, y).predict(X) == 1).sum()
+    down = (GDClassifier(class_weight={0: 5.0}, **params).fit(X, y).predict(X) == 1).sum()
+    assert 0 < plain < (y == 1).sum()
+    assert balanced > plain
+    assert up > plain
+    assert down < plain
+    # "balanced" is the same as the dict of n / (k * count) weights (batch is exact).
+    counts = np.bincount(y)
+    as_dict = {c: len(y) / (2 * counts[c]) for c in (0, 1)}
+    a = GDClassifier(class_weight="balanced", **params).fit(X, y)
+    b = GDClassifier(class_weight=as_dict, **params).fit(X, y)
+    assert_allclose(a.coef_, b.coef_, rtol=1e-10)
+
+
+def test_class_weight_equals_sample_weight():
+    X, y = _imbalanced()
+    params = dict(solver="batch", max_iter=30, tol=None)
+    a = GDClassifier(class_weight={0: 1.0, 1: 3.0}, **params).fit(X, y)
+    b = GDClassifier(**params).fit(X, y, sample_weight=np.where(y == 1, 3.0, 1.0))
+    assert_allclose(a.coef_, b.coef_, rtol=1e-10)
+
+
+def test_class_weight_balanced_refused_by_partial_fit():
+    X, y = _imbalanced()
+    with pytest.raises(ValueError, match="balanced"):
+        GDClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1])
+
+
+@pytest.mark.parametrize("solver", ["batch", "stochastic"])
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_early_stopping_stops_early(Est, solver):
+    if Est is GDClassifier:
+        X, y = _clf_data()
+    else:
+        rng = np.random.RandomState(0)
+        X = rng.normal(size=(300, 5))
+        y = X @ np.arange(1.0, 6.0) + 0.01 * rng.normal(size=300)
+    params = dict(solver=solver, max_iter=500, random_state=0, n_iter_no_change=3)
+    est = Est(early_stopping=True, **params).fit(X, y)
+    assert est.n_iter_ < est.max_iter
+    assert len(est.loss_curve_) == est.n_iter_
+    n_train = len(y) - math.ceil(0.1 * len(y))
+    assert est.t_ == est.n_iter_ * (1 if solver == "batch" else n_train)
+    assert est.score(X, y) > (0.9 if Est is GDClassifier else 0.99)
+    # It stops because of the validation score, not the training objective:
+    # without early stopping and with tol=None every epoch runs.
+    full = Est(early_stopping=False, tol=None, **{**params, "max_iter": est.n_iter_ + 3})
+    full.fit(X, y)
+    assert full.n_iter_ == est.n_iter_ + 3
