@@ -178,7 +178,9 @@ n_iter_ : int
         The initial step size used (the value "auto" resolved to).
 
     learning_rate_ : float
-        The step size of the last epoch (per-update schedules start from it).
+        The step size the next epoch would start from (for the "adaptive"
+        schedule, after any division its last epoch triggered; the per-update
+        schedules "invscaling" and "optimal" scale it further per update).
 
     optimizer_state_ : dict
         ``"first_moment"`` and ``"second_moment"``: the optimizer's running

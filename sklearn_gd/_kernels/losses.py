@@ -145,20 +145,28 @@ def softmax_loss(code, scores, target, dscores, gamma):
     """
     n = scores.shape[0]
     top = scores[0]
+    arg_top = 0
     c = 0
     for k in range(1, n):
         if scores[k] > top:
             top = scores[k]
+            arg_top = k
     best_target = target[0]
     for k in range(n):
         if target[k] > best_target:
             best_target = target[k]
             c = k
-    total = 0.0
+    others = 0.0  # sum of exp(s_k - top) over k != arg_top
     for k in range(n):
-        total += math.exp(scores[k] - top)
-    log_norm = top + math.log(total)
-    log_p = scores[c] - log_norm
+        if k != arg_top:
+            others += math.exp(scores[k] - top)
+    log_norm = top + math.log1p(others)
+    if c == arg_top:
+        # log p_c = -log1p(others) keeps its relative precision when the true
+        # class leads by a wide margin, where s_c - log_norm rounds to 0.
+        log_p = -math.log1p(others)
+    else:
+        log_p = scores[c] - log_norm
     # 1 - p_c as the sum of the other probabilities keeps precision near p_c = 1.
     q = 0.0
     for k in range(n):

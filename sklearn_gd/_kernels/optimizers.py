@@ -44,12 +44,15 @@ def optimizer_step(code, w, g, m1, m2, lr, momentum, beta_1, beta_2, eps, bias1,
     """
     if code == OPT_SGD:
         return w - lr * g, m1, m2, lr
+    # With momentum the velocity builds up to g / (1 - momentum), so that is the
+    # effective step at a fixed point: the L1 soft-threshold must use it, or the
+    # fit converges to the lasso of alpha * (1 - momentum).
     if code == OPT_MOMENTUM:
         v = momentum * m1 + g
-        return w - lr * v, v, m2, lr
+        return w - lr * v, v, m2, lr / (1.0 - momentum)
     if code == OPT_NESTEROV:
         v = momentum * m1 + g
-        return w - lr * (g + momentum * v), v, m2, lr
+        return w - lr * (g + momentum * v), v, m2, lr / (1.0 - momentum)
     if code == OPT_ADAGRAD:
         s = m2 + g * g
         step = lr / (math.sqrt(s) + eps)
