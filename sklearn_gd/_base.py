@@ -56,9 +56,9 @@ class DivergenceWarning(UserWarning):
     """
 
 
-# An epoch objective this many times that of the all-zero model (see
-# _reference_objective) counts as divergence; a warm start that far above it is
-# a diverged model already.
+# An epoch objective this many times (a bound on) that of the all-zero model
+# (see _reference_objective) counts as divergence; a warm start that far above
+# it is a diverged model already.
 _BLOWUP = 1e6
 # Each recovery divides the step size by 10: after 10 the rate is 1e-10 of the
 # original, and training that still diverges has another cause (e.g. inf data).
@@ -447,8 +447,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         stall = 0
         n_epochs = 0
         converged = False
-        reference = self._reference_objective(targets, sample_weight, params, codes, hyper,
-                                              total_weight)
+        reference = self._reference_objective(targets, sample_weight, codes, total_weight)
         recover = self.on_divergence == "recover"
         # Recovery also cuts the step when an epoch does worse than the all-zero
         # model: an oscillating step size that never overflows would otherwise
@@ -543,22 +542,18 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return curve, n_epochs
 
     @staticmethod
-    def _reference_objective(targets, sample_weight, params, codes, hyper, total_weight):
-        """Scale of a sane objective, from the targets alone (no pass over X).
+    def _reference_objective(targets, sample_weight, codes, total_weight):
+        """Yardstick of a sane objective: a bound on that of the all-zero model.
 
-        The larger of the objective of the all-zero model and the targets' own
-        scale (1 for +-1 or one-hot labels, mean y**2 in regression; it keeps a
-        threshold for losses such as the perceptron's, which are 0 at zero). An
-        epoch whose objective exceeds this by ``_BLOWUP`` has diverged even
+        An epoch whose objective exceeds it ``_BLOWUP``-fold has diverged even
         while its weights are still finite (they can reach 1e150 before any
-        overflow), so such an epoch is treated like one that produced NaN.
+        overflow), so such an epoch is treated like one that produced NaN. The
+        bound (see ``zero_model_bound``) is positive for any non-zero targets,
+        which keeps a threshold for losses that are 0 at zero, such as the
+        perceptron's.
         """
-        scores = np.empty(params.shape[0])
-        dscores = np.empty(params.shape[0])
-        at_zero = K.zero_model_loss(targets, sample_weight, scores, dscores, codes, hyper)
-        target_scale = float(np.dot(sample_weight, np.sum(np.square(targets, dtype=np.float64),
-                                                          axis=1)))
-        reference = max(at_zero, target_scale) / total_weight
+        bound = K.zero_model_bound(targets, sample_weight, bool(codes[K.C_MULTINOMIAL]))
+        reference = bound / total_weight
         return reference if np.isfinite(reference) else np.inf
 
     def _epoch_function(self, rows, targets, sample_weight, state, codes, hyper):

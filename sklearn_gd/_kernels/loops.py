@@ -84,12 +84,30 @@ def sample_loss(rows, i, params, targets, scores, dscores, codes, hyper):
 
 
 @_jit
-def zero_model_loss(targets, sample_weight, scores, dscores, codes, hyper):
-    """sum_i w_i * loss_i of the all-zero model: every score is 0, so X is not read."""
-    total = 0.0
+def zero_model_bound(targets, sample_weight, multinomial):
+    """An upper bound on sum_i w_i * loss_i of the all-zero model, from targets alone.
+
+    At zero scores every loss is at most max(y**2, |y|) per output (regression:
+    0.5 y**2, |y|, Huber, the insensitive and pinball losses; margin losses: 1,
+    log 2, or 0), and the softmax losses are log(n_classes). No transcendental
+    per row, no pass over X: it is only a yardstick for blow-ups.
+    """
+    sq = 0.0
+    ab = 0.0
     for i in range(targets.shape[0]):
-        scores[:] = 0.0
-        total += sample_weight[i] * scores_loss(scores, targets, i, dscores, codes, hyper)
+        row_sq = 0.0
+        row_ab = 0.0
+        for k in range(targets.shape[1]):
+            row_sq += targets[i, k] * targets[i, k]
+            row_ab += abs(targets[i, k])
+        sq += sample_weight[i] * row_sq
+        ab += sample_weight[i] * row_ab
+    total = max(sq, ab)
+    if multinomial:
+        weight = 0.0
+        for i in range(targets.shape[0]):
+            weight += sample_weight[i]
+        total = max(total, weight * math.log(targets.shape[1]))
     return total
 
 
