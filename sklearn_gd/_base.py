@@ -23,7 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.extmath import row_norms
+from sklearn.utils.extmath import row_norms, safe_sparse_dot
 
 from ._batch import BatchEpoch
 from ._callbacks import CallbackSupportMixin, NoCallbacks, epoch_callbacks
@@ -60,6 +60,8 @@ class DivergenceWarning(UserWarning):
 # (see _reference_objective) counts as divergence; a warm start that far above
 # it is a diverged model already.
 _BLOWUP = 1e6
+# A fit whose last objective is this many times its first epoch's has diverged.
+_RISE = 10.0
 # Each recovery divides the step size by 10: after 10 the rate is 1e-10 of the
 # original, and training that still diverges has another cause (e.g. inf data).
 _MAX_RECOVERIES = 10
@@ -202,24 +204,35 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _resolve_eta0(self, rows, sample_weight, n_outputs):
         """Initial step size; ``"auto"`` derives it from the data.
 
-        For the plain, momentum and Nesterov updates "auto" is ``1 / L`` where
-        L bounds the curvature of the objective: the loss curvature times the
-        mean squared row norm (batch), the largest one (one sample per step), or
-        an interpolation between the two for mini-batches, plus the L2 strength.
+        For the plain, momentum and Nesterov updates "auto" is ``1 / L`` with L
+        the curvature of the objective: the loss's curvature bound times the
+        largest eigenvalue of the weighted Gram matrix (power iteration) for
+        the batch loop, the largest squared row norm for one sample per step,
+        and in between for mini-batches, plus the L2 strength. Momentum
+        amplifies the gradient noise of the stochastic loops by
+        ``1 / (1 - momentum)``, so there the rate is scaled down by that factor.
         Adaptive optimizers normalise gradients, so "auto" is their customary
-        default rate.
+        default rate. L-BFGS takes no step size (NaN).
         """
+        if self.optimizer == "lbfgs":
+            return float("nan")
         if self.eta0 != "auto":
             return float(self.eta0)
         if self.optimizer in ADAPTIVE_DEFAULT_ETA:
             return ADAPTIVE_DEFAULT_ETA[self.optimizer]
-        sq = row_norms(rows.as_matrix(), squared=True)
-        sq = (sq + float(self.fit_intercept)) * sample_weight
-        batch = self._batch_rows(rows.n_samples)
-        mean, top = float(np.mean(sq)), float(np.max(sq))
-        lipschitz_rows = mean + (top - mean) * (1.0 / batch - 1.0 / rows.n_samples) / (
-            1.0 - 1.0 / rows.n_samples
-        ) if rows.n_samples > 1 else top
+        X = rows.as_matrix()
+        n = rows.n_samples
+        top_row = float(np.max((row_norms(X, squared=True) + float(self.fit_intercept))
+                               * sample_weight))
+        batch = self._batch_rows(n)
+        if batch == 1 or n == 1:
+            gram = top_row
+        else:
+            full = _top_eigenvalue(X, sample_weight, self.fit_intercept)
+            # The mean gradient of b of n rows drawn without replacement: its
+            # curvature moves from one row's (b = 1) to the full data's (b = n).
+            share = (1.0 / batch - 1.0 / n) / (1.0 - 1.0 / n)
+            gram = full + (top_row - full) * share
         info = self._loss_info()
         curvature = info.curvature
         if self.loss == "focal":
@@ -227,8 +240,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if self._multinomial(n_outputs):
             curvature = max(curvature, 0.5)
         l2, _ = _penalty_split(self.penalty, self.alpha, self.l1_ratio)
-        lipschitz = curvature * lipschitz_rows + l2
-        return 1.0 / max(lipschitz, 1e-12)
+        eta = 1.0 / max(curvature * gram + l2, 1e-12)
+        if self.optimizer in ("momentum", "nesterov") and batch < n:
+            eta *= 1.0 - self.momentum
+        return eta
 
     def _batch_rows(self, n_samples):
         if self.solver == "batch":
@@ -460,6 +475,18 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         checkpoints = []
         recoveries = 0
         epochs_left = max_iter
+
+        def checkpoint():
+            return ([a.copy() for a in arrays], state["t"], state["epochs"], n_epochs,
+                    epochs_left)
+
+        # A run can also diverge slowly, the objective rising epoch after epoch
+        # without ever blowing up, until the stall rule would call it converged:
+        # a run that ends _RISE times above its first epoch's objective counts as
+        # diverged (noise on unlearnable data moves it by far less; the zero
+        # model's objective is the floor, for first epochs that are nearly
+        # perfect), and recovery restarts it from here.
+        initial = checkpoint() if recover else None
         while epochs_left > 0:
             start = time.perf_counter()
             epoch = state["epochs"]
@@ -469,70 +496,80 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 )
             hyper[K.H_ETA] = state["eta"]
             if recover:
-                checkpoints = checkpoints[-1:] + [(
-                    [a.copy() for a in arrays], state["t"], epoch, n_epochs, epochs_left)]
+                checkpoints = checkpoints[-1:] + [checkpoint()]
             callbacks.begin_epoch(params)
             loss_sum, t, status = epoch_fn(epoch, state["t"])
             objective = loss_sum / total_weight + K.penalty_value(params, l2, l1)
+            restart_from = None
             if status == K.STATUS_DIVERGED or not objective <= blowup:
-                if not recover or recoveries >= _MAX_RECOVERIES:
-                    self._raise_divergence(epoch, state["eta"])
-                # Restore a checkpoint, cut the step size tenfold (the schedule's
-                # base too) and train on from there.
-                saved, state["t"], state["epochs"], n_epochs, epochs_left = \
-                    checkpoints[0] if self.solver == "batch" else checkpoints[-1]
-                for array, copy in zip(arrays, saved):
-                    array[...] = copy
-                del curve[n_epochs:]
-                checkpoints = []
+                reason = None
+                restart_from = checkpoints[0] if self.solver == "batch" and checkpoints \
+                    else checkpoints[-1] if checkpoints else None
                 callbacks.abandon_epoch()
-                recoveries += 1
-                eta0 /= 10.0
-                self.eta0_ = eta0
-                state["eta"] /= 10.0
-                warnings.warn(
-                    f"Training diverged in epoch {epoch + 1}; restored the weights of "
-                    f"epoch {state['epochs'] + 1}'s start and cut the learning rate to "
-                    f"{state['eta']:.4g} (recovery {recoveries} of at most "
-                    f"{_MAX_RECOVERIES}).",
-                    DivergenceWarning,
-                )
-                continue
-            epochs_left -= 1
-            state["t"] = int(t)
-            state["epochs"] = epoch + 1
-            n_epochs += 1
-            curve.append(float(objective))
-            stop_requested = callbacks.end_epoch(params)
-            if self.verbose:
-                print(
-                    f"-- Epoch {epoch + 1}: objective {objective:.6g}, "
-                    f"learning rate {state['eta']:.4g}, updates {t}, "
-                    f"{time.perf_counter() - start:.4f} s"
-                )
-            if stop_requested:
-                converged = True
-                break
-            if not stopping or self.tol is None and validation is None:
-                continue
-            if validation is not None:
-                current = -self._validation_score(params, *validation)
             else:
-                current = objective
-            if current > best - (0.0 if self.tol is None else self.tol):
-                stall += 1
-            else:
-                stall = 0
-            best = min(best, current)
-            if stall >= self.n_iter_no_change:
-                if self.learning_rate == "adaptive" and state["eta"] > 1e-6:
-                    state["eta"] /= 5.0
-                    stall = 0
-                    continue
-                converged = True
+                epochs_left -= 1
+                state["t"] = int(t)
+                state["epochs"] = epoch + 1
+                n_epochs += 1
+                curve.append(float(objective))
+                stop_requested = callbacks.end_epoch(params)
                 if self.verbose:
-                    print(f"Convergence after {n_epochs} epochs.")
-                break
+                    print(
+                        f"-- Epoch {epoch + 1}: objective {objective:.6g}, "
+                        f"learning rate {state['eta']:.4g}, updates {t}, "
+                        f"{time.perf_counter() - start:.4f} s"
+                    )
+                if stop_requested:
+                    converged = True
+                    break
+                stop = False
+                if stopping and not (self.tol is None and validation is None):
+                    current = objective if validation is None else \
+                        -self._validation_score(params, *validation)
+                    if current > best - (0.0 if self.tol is None else self.tol):
+                        stall += 1
+                    else:
+                        stall = 0
+                    best = min(best, current)
+                    if stall >= self.n_iter_no_change:
+                        if self.learning_rate == "adaptive" and state["eta"] > 1e-6:
+                            state["eta"] /= 5.0
+                            stall = 0
+                        else:
+                            stop = True
+                ending = stop or epochs_left == 0
+                if not (ending and stopping and validation is None and len(curve) > 1
+                        and curve[-1] > _RISE * max(curve[0], reference)):
+                    if stop:
+                        converged = True
+                        if self.verbose:
+                            print(f"Convergence after {n_epochs} epochs.")
+                        break
+                    continue
+                reason = (f"the objective rose from {curve[0]:.6g} in its first epoch to "
+                          f"{curve[-1]:.6g}")
+                restart_from = initial
+                best, stall = np.inf, 0
+            # Diverged: raise, or restore a checkpoint, cut the step size tenfold
+            # (the schedule's base too) and train on from there.
+            if not recover or recoveries >= _MAX_RECOVERIES or restart_from is None:
+                self._raise_divergence(epoch, state["eta"], reason)
+            saved, state["t"], state["epochs"], n_epochs, epochs_left = restart_from
+            for array, copy in zip(arrays, saved):
+                array[...] = copy
+            del curve[n_epochs:]
+            checkpoints = []
+            recoveries += 1
+            eta0 /= 10.0
+            self.eta0_ = eta0
+            state["eta"] /= 10.0
+            warnings.warn(
+                f"Training diverged in epoch {epoch + 1}"
+                f"{'' if reason is None else ' (' + reason + ')'}; restored the weights of "
+                f"epoch {state['epochs'] + 1}'s start and cut the learning rate to "
+                f"{state['eta']:.4g} (recovery {recoveries} of at most {_MAX_RECOVERIES}).",
+                DivergenceWarning,
+            )
         if stopping and not converged and self.tol is not None and max_iter > 1:
             warnings.warn(
                 "Maximum number of iteration reached before convergence. Consider "
@@ -586,10 +623,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                                      work, scores, dscores, int(t), codes, hyper)
         return epoch_fn
 
-    def _raise_divergence(self, epoch, eta):
+    def _raise_divergence(self, epoch, eta, reason=None):
+        if reason is None:
+            reason = (f"the loss became infinite or NaN or grew over {_BLOWUP:.0e} times "
+                      "that of the all-zero model")
         raise DivergenceError(
-            f"Training diverged in epoch {epoch + 1}: the loss became infinite or NaN "
-            f"or grew over {_BLOWUP:.0e} times its starting value, with learning rate "
+            f"Training diverged in epoch {epoch + 1}: {reason}, with learning rate "
             f"{eta:.4g} (eta0={self.eta0!r}, "
             f"learning_rate={self.learning_rate!r}, optimizer={self.optimizer!r}). "
             f"Use a smaller eta0 (for example {eta / 10:.4g}), eta0='auto', or scale "
@@ -701,6 +740,40 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self._commit_state(state)
         self.loss_curve_ = (list(getattr(self, "loss_curve_", [])) if not first else []) + curve
         self.n_iter_ = (0 if first else self.n_iter_) + n_epochs
+
+
+def _top_eigenvalue(X, sample_weight, fit_intercept, max_iter=20, rtol=1e-3):
+    """Largest eigenvalue of [X, 1]^T diag(w) [X, 1] / n by power iteration.
+
+    Each iteration is two BLAS passes over X. The estimate approaches the
+    eigenvalue from below; components of eigenvalues below 0.9 of the top one
+    shrink by 0.9**2 per iteration, so the step 1 / estimate stays well inside
+    the stable range 2 / eigenvalue. The start vector is fixed, so the step
+    size (and the model) does not depend on any random state.
+    """
+    n, d = X.shape
+    width = d + int(fit_intercept)
+    v = np.random.RandomState(0).standard_normal(width)
+    v /= np.linalg.norm(v)
+    estimate = 0.0
+    for _ in range(max_iter):
+        u = safe_sparse_dot(X, v[:d].astype(X.dtype, copy=False))
+        if fit_intercept:
+            u = u + v[d]
+        u = u * sample_weight
+        w = safe_sparse_dot(X.T, u).astype(np.float64, copy=False)
+        if fit_intercept:
+            w = np.append(w, np.sum(u, dtype=np.float64))
+        w /= n
+        norm = float(np.linalg.norm(w))
+        if norm == 0.0 or not np.isfinite(norm):
+            return norm
+        v = w / norm
+        converged = abs(norm - estimate) <= rtol * norm
+        estimate = norm
+        if converged:
+            break
+    return estimate
 
 
 # Column scales further apart than this make first-order descent crawl along

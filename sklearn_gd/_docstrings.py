@@ -61,11 +61,13 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
     eta0 : "auto" or float, default="auto"
         Initial step size. "auto" derives it from the data: ``1 / L`` for
         "sgd", "momentum" and "nesterov", with ``L`` the curvature of the loss
-        times the mean (batch), largest (stochastic) or in-between
-        (minibatch) squared row norm, plus the L2 strength; for the adaptive
-        optimizers their customary default (0.01 for "adagrad" and
-        "rmsprop", 0.001 for "adam" and "adamw"). The value used is stored
-        in ``eta0_``.
+        times the largest eigenvalue of the (weighted) Gram matrix for
+        "batch" (a few power iterations), the largest squared row norm for
+        "stochastic", in between for "minibatch", plus the L2 strength; with
+        momentum in the stochastic loops it is further multiplied by
+        ``1 - momentum``. For the adaptive optimizers "auto" is their
+        customary default (0.01 for "adagrad" and "rmsprop", 0.001 for "adam"
+        and "adamw"). The value used is stored in ``eta0_``.
 
     power_t : float, default=0.5
         Exponent of the "invscaling" schedule.
@@ -175,7 +177,8 @@ n_iter_ : int
         penalty at its end) after each epoch.
 
     eta0_ : float
-        The initial step size used (the value "auto" resolved to).
+        The initial step size used (the value "auto" resolved to); NaN for
+        ``optimizer="lbfgs"``, which takes no step size.
 
     learning_rate_ : float
         The step size the next epoch would start from (for the "adaptive"
@@ -190,6 +193,6 @@ n_iter_ : int
     n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when X has string column names.
 """

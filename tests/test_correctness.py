@@ -33,7 +33,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge
 from sklearn.svm import LinearSVC
 
-from sklearn_gd import GDClassifier, GDRegressor
+from sklearn_gd import DivergenceError, GDClassifier, GDRegressor
 from sklearn_gd._kernels import losses as L
 from sklearn_gd._kernels.losses import loss_and_dscores, margin_loss, softmax_loss
 from sklearn_gd._kernels.schedules import (
@@ -282,20 +282,37 @@ def test_huge_margins_are_finite_and_silent(name, gamma):
             assert dscores[1] == pytest.approx(-1.0, rel=1e-12)
 
 
-@pytest.mark.parametrize("loss", ["log_loss", "focal"])
-@pytest.mark.parametrize("n_classes", [2, 3])
-def test_fit_on_huge_margins_stays_finite(loss, n_classes):
-    """Separable data at a huge scale: margins of 1e6 and more, no warnings, no NaN."""
+def _huge_scale_data(n_classes):
     rng = np.random.default_rng(0)
     y = np.arange(40) % n_classes
-    X = (rng.normal(size=(40, 2)) + 4.0 * np.eye(n_classes, 2)[y]) * 1e3
-    clf = GDClassifier(loss=loss, eta0=1.0, alpha=0.0, max_iter=20, tol=None).fit(X, y)
+    return (rng.normal(size=(40, 2)) + 4.0 * np.eye(n_classes, 2)[y]) * 1e3, y
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "focal"])
+def test_fit_on_huge_margins_stays_finite(loss):
+    """Separable data at a huge scale: margins of 1e4 and more, no warnings, no NaN."""
+    X, y = _huge_scale_data(2)
+    clf = GDClassifier(loss=loss, eta0=1e-2, alpha=0.0, max_iter=20, tol=None).fit(X, y)
     assert np.all(np.isfinite(clf.coef_)) and np.all(np.isfinite(clf.intercept_))
     assert np.max(np.abs(clf.decision_function(X))) > 1e4
     proba = clf.predict_proba(X)
     assert np.all(np.isfinite(proba))
     assert_allclose(proba.sum(axis=1), 1.0)
     assert np.all(np.isfinite(clf.loss_curve_))
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "focal"])
+def test_softmax_oscillation_at_huge_scale_is_reported_cleanly(loss):
+    """3 classes at the same scale: any step far above "auto" makes batch descent
+    oscillate with an objective growing in proportion to the step. That is
+    reported as divergence, with no overflow warning (RuntimeWarning is an
+    error in this suite) and no NaN along the way."""
+    X, y = _huge_scale_data(3)
+    with pytest.raises(DivergenceError, match="objective rose"):
+        GDClassifier(loss=loss, eta0=1.0, alpha=0.0, max_iter=20, tol=None).fit(X, y)
+    clf = GDClassifier(loss=loss, alpha=0.0, max_iter=20, tol=None).fit(X, y)
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+    assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
 
 
 # ======================================================== data used by the fits

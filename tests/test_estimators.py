@@ -950,10 +950,16 @@ def test_loss_curve_check_detects_too_large_step():
     X, y = _reg_data()
     design = np.column_stack([X, np.ones(len(X))])
     lambda_max = np.linalg.eigvalsh(design.T @ design / len(X))[-1]
-    reg = GDRegressor(solver="batch", eta0=3.0 / lambda_max, penalty=None, max_iter=8,
-                      tol=None).fit(X, y)
+    # fit would now report this run as diverging (its objective ends over ten
+    # times its first epoch's); partial_fit epochs only guard against blow-ups.
+    reg = GDRegressor(solver="batch", eta0=3.0 / lambda_max, penalty=None)
+    for _ in range(8):
+        reg.partial_fit(X, y)
     assert np.all(np.isfinite(reg.coef_))
     assert np.any(np.diff(reg.loss_curve_) > 0)
+    with pytest.raises(DivergenceError, match="objective rose"):
+        GDRegressor(solver="batch", eta0=3.0 / lambda_max, penalty=None, max_iter=8,
+                    tol=None).fit(X, y)
 
 
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
