@@ -1,12 +1,20 @@
 """Gradient-descent linear models for scikit-learn, trained by Numba kernels.
 
 Public names: :class:`GDRegressor`, :class:`GDClassifier` and
-:class:`DivergenceError` and :class:`DivergenceWarning`.
+:class:`DivergenceError`, :class:`DivergenceWarning` and
+:func:`plot_loss_curves` (matplotlib is imported only when it is called).
 """
 
 from ._base import DivergenceError, DivergenceWarning
 from ._classification import GDClassifier
 from ._regression import GDRegressor
+from .plotting import plot_loss_curves
 
-__all__ = ["GDClassifier", "GDRegressor", "DivergenceError", "DivergenceWarning"]
+__all__ = [
+    "GDClassifier",
+    "GDRegressor",
+    "DivergenceError",
+    "DivergenceWarning",
+    "plot_loss_curves",
+]
 __version__ = "0.1.0"

@@ -1,0 +1,119 @@
+"""Batch, mini-batch and stochastic gradient descent: objective per epoch and per second.
+
+Fits :class:`~sklearn_gd.GDRegressor` (squared error, plain "sgd" update,
+constant schedule) on 20,000 standardised samples with 50 features with the
+three training loops, 30 epochs each:
+
+* ``solver="batch"``: one update per epoch, from the exact gradient;
+* ``solver="minibatch"``: one update per 32 samples (625 per epoch);
+* ``solver="stochastic"``: one update per sample (20,000 per epoch).
+
+Left: ``loss_curve_`` per epoch, drawn with
+:func:`~sklearn_gd.plotting.plot_loss_curves`; right: the same curves against
+wall-clock time (each fit's time spread evenly over its epochs; Numba kernels
+are compiled or loaded from the cache by a warm-up fit first). The dotted line
+is the optimum, reached by ``optimizer="lbfgs"``.
+
+What it shows: per epoch, the stochastic loops make far more progress at the
+start, then stall at a noise floor set by the constant step (a decaying
+``learning_rate`` schedule or a larger ``batch_size`` lowers it), while batch
+gradient descent moves steadily towards the exact optimum. ``eta0="auto"``
+takes ``1 / L`` with ``L`` bounded by the mean squared row norm, which for
+batch training is a safe but conservative bound on the curvature (about the
+number of features times the largest eigenvalue of ``X.T @ X / n`` for
+standardised, uncorrelated features); the dashed curve uses ``1 / lambda_max``
+computed from the data, the classic batch step, and reaches the optimum in a
+few epochs.
+
+For the stochastic loops ``loss_curve_`` averages the losses met during the
+epoch while the weights move (as scikit-learn's SGD reports it), so the two
+kinds of curve are close but not identical measures.
+
+Run ``python examples/plot_solvers.py [--output-dir DIR]``; the PNG goes to
+DIR, else ``$SKLEARN_GD_FIGURES``, else ``examples/figures/``.
+"""
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.datasets import make_regression  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+from sklearn_gd import GDRegressor  # noqa: E402
+from sklearn_gd.plotting import plot_loss_curves  # noqa: E402
+
+EPOCHS = 30
+
+
+def output_file():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--output-dir", type=Path,
+        default=Path(os.environ.get("SKLEARN_GD_FIGURES",
+                                    Path(__file__).resolve().parent / "figures")),
+        help="directory for the PNG (default: $SKLEARN_GD_FIGURES or examples/figures)",
+    )
+    out = parser.parse_args().output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    return out / (Path(__file__).stem + ".png")
+
+
+def main():
+    path = output_file()
+    X, y = make_regression(n_samples=20_000, n_features=50, n_informative=30, noise=10.0,
+                           random_state=0)
+    X = StandardScaler().fit_transform(X)
+    X1 = np.hstack([X, np.ones((X.shape[0], 1))])  # the intercept's column
+    lambda_max = np.linalg.eigvalsh(X1.T @ X1 / X.shape[0])[-1]
+
+    configs = [
+        ("batch, eta0='auto'", dict(solver="batch")),
+        (f"batch, eta0=1/lambda_max={1 / lambda_max:.2f}",
+         dict(solver="batch", eta0=1 / lambda_max)),
+        ("minibatch (32), eta0='auto'", dict(solver="minibatch", batch_size=32)),
+        ("stochastic, eta0='auto'", dict(solver="stochastic")),
+    ]
+    models, seconds = [], []
+    for _, params in configs:
+        model = GDRegressor(max_iter=EPOCHS, tol=None, random_state=0, **params)
+        model.set_params(max_iter=1).fit(X, y)  # warm-up: compile or load the kernels
+        model.set_params(max_iter=EPOCHS)
+        start = time.perf_counter()
+        model.fit(X, y)
+        seconds.append(time.perf_counter() - start)
+        models.append(model)
+    optimum = GDRegressor(optimizer="lbfgs", tol=1e-10, max_iter=500).fit(X, y)
+    best = optimum.loss_curve_[-1]
+
+    labels = [f"{name} (eta0_={m.eta0_:.3g})" for (name, _), m in zip(configs, models)]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+    plot_loss_curves(models, labels=labels, ax=left)
+    for line, style in zip(left.get_lines(), ["-", "--", "-", "-"]):
+        line.set_linestyle(style)
+    for model, secs, line in zip(models, seconds, left.get_lines()):
+        n = len(model.loss_curve_)
+        right.plot(secs * np.arange(1, n + 1) / n, model.loss_curve_, ls=line.get_linestyle(),
+                   color=line.get_color(), marker=".", ms=4)
+    for ax in (left, right):
+        ax.axhline(best, color="black", ls=":", lw=1, label="optimum (L-BFGS)")
+        ax.grid(True, alpha=0.3)
+    left.legend(fontsize=8)
+    left.set_title(f"objective per epoch ({EPOCHS} epochs)")
+    right.set_title("objective against wall-clock time")
+    right.set_xlabel("seconds (fit time spread evenly over its epochs)")
+    right.set_xscale("log")
+    fig.suptitle("GDRegressor(squared_error, optimizer='sgd') on 20,000 x 50: three loops")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    print(f"saved {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The documentation site builds in strict mode (``bash .ci/docs``).
+
+Skipped unless the docs tooling (the ``docs`` extra) is installed. The build
+runs the gallery examples whose figures are missing or out of date (they are
+kept in ``docs/gallery/figures/``, ignored by git), so the first run takes
+longer than the next ones.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+for _module in ("sphinx", "numpydoc", "myst_parser", "furo", "matplotlib"):
+    pytest.importorskip(_module)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash to run .ci/docs")
+def test_docs_build_strict(tmp_path):
+    out = tmp_path / "html"
+    env = dict(os.environ)
+    # .ci/docs runs `python`: make it this interpreter, whatever PATH says.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    result = subprocess.run(
+        ["bash", str(ROOT / ".ci" / "docs"), str(out)],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800,
+    )
+    assert result.returncode == 0, (
+        f"docs build failed:\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+    )
+    for page in ["index", "user_guide", "api", "scaling", "benchmarks", "gallery/index"]:
+        assert (out / f"{page}.html").is_file(), page
+    api = (out / "api.html").read_text(encoding="utf-8")
+    for name in ["GDRegressor", "GDClassifier", "DivergenceError", "plot_loss_curves",
+                 "partial_fit", "loss_curve_"]:
+        assert name in api, name
+    gallery = (out / "gallery" / "index.html").read_text(encoding="utf-8")
+    examples = sorted(p.stem for p in (ROOT / "examples").glob("plot_*.py"))
+    for stem in examples:
+        assert f"{stem}.png" in gallery, stem
+        assert (out / "gallery" / f"{stem}.html").is_file(), stem
+    assert len(list((out / "_images").glob("plot_*.png"))) >= len(examples)
