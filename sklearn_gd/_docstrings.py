@@ -25,7 +25,10 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         The training loop. "batch": one update per epoch from the gradient over
         all samples (deterministic; weighted and repeated samples give the same
         model). "minibatch": one update per ``batch_size`` samples.
-        "stochastic": one update per sample (classic SGD).
+        "stochastic": one update per sample (classic SGD). ``partial_fit`` runs
+        one epoch of this loop over each chunk, so with "batch" it makes a
+        single update per chunk: streams usually want "stochastic" or
+        "minibatch".
 
     batch_size : int, default=32
         Samples per update for ``solver="minibatch"``.
@@ -53,7 +56,8 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         - "optimal": ``1 / (alpha * (t0 + t))`` with Bottou's heuristic
           ``t0`` (as scikit-learn's SGD; needs ``alpha > 0``);
         - "adaptive": ``eta0`` while the stopping criterion improves, divided
-          by 5 each time it stalls for ``n_iter_no_change`` epochs;
+          by 5 each time it stalls for ``n_iter_no_change`` epochs (in ``fit``
+          only: ``partial_fit`` has no stopping criterion, as in scikit-learn);
         - "inverse_time": ``eta0 / (1 + decay_rate * e)``;
         - "step": ``eta0 * decay_rate ** (number of milestones <= e)``;
         - "exponential": ``eta0 * exp(-decay_rate * e)``.
@@ -173,8 +177,12 @@ n_iter_ : int
         ``partial_fit`` calls and ``warm_start``).
 
     loss_curve_ : list of float
-        Training objective (mean weighted loss over each epoch plus the
-        penalty at its end) after each epoch.
+        Training objective per epoch: the weighted mean of the losses met
+        during the epoch plus the penalty at its end. For "batch" that is the
+        loss at the weights before the epoch's update; for "stochastic" and
+        "minibatch" each sample's loss is taken before the update it feeds (a
+        running average, noisier, slightly above the loss at the epoch's end);
+        for "lbfgs" the objective after each iteration.
 
     eta0_ : float
         The initial step size used (the value "auto" resolved to); NaN for
