@@ -222,13 +222,18 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             return ADAPTIVE_DEFAULT_ETA[self.optimizer]
         X = rows.as_matrix()
         n = rows.n_samples
-        top_row = float(np.max((row_norms(X, squared=True) + float(self.fit_intercept))
-                               * sample_weight))
         batch = self._batch_rows(n)
-        if batch == 1 or n == 1:
-            gram = top_row
-        else:
+        top_row = full = None
+        if batch < n or n == 1:
+            top_row = float(np.max((row_norms(X, squared=True) + float(self.fit_intercept))
+                                   * sample_weight))
+        if batch > 1 and n > 1:
             full = _top_eigenvalue(X, sample_weight, self.fit_intercept)
+        if full is None:
+            gram = top_row
+        elif top_row is None:
+            gram = full
+        else:
             # The mean gradient of b of n rows drawn without replacement: its
             # curvature moves from one row's (b = 1) to the full data's (b = n).
             share = (1.0 / batch - 1.0 / n) / (1.0 - 1.0 / n)
@@ -742,15 +747,21 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self.n_iter_ = (0 if first else self.n_iter_) + n_epochs
 
 
-def _top_eigenvalue(X, sample_weight, fit_intercept, max_iter=20, rtol=1e-3):
+def _top_eigenvalue(X, sample_weight, fit_intercept, max_iter=20, rtol=1e-2,
+                    max_rows=50_000):
     """Largest eigenvalue of [X, 1]^T diag(w) [X, 1] / n by power iteration.
 
-    Each iteration is two BLAS passes over X. The estimate approaches the
-    eigenvalue from below; components of eigenvalues below 0.9 of the top one
-    shrink by 0.9**2 per iteration, so the step 1 / estimate stays well inside
-    the stable range 2 / eigenvalue. The start vector is fixed, so the step
-    size (and the model) does not depend on any random state.
+    Each iteration is two BLAS passes over the rows; above ``max_rows`` rows a
+    fixed, evenly strided subset stands in for them (the matrix is a mean over
+    rows). The estimate approaches the eigenvalue from below; components of
+    eigenvalues below 0.9 of the top one shrink by 0.9**2 per iteration, so
+    the step 1 / estimate stays well inside the stable range 2 / eigenvalue.
+    The start vector and the subset are fixed, so the step size (and the
+    model) does not depend on any random state.
     """
+    if X.shape[0] > max_rows:
+        stride = -(-X.shape[0] // max_rows)
+        X, sample_weight = X[::stride], sample_weight[::stride]
     n, d = X.shape
     width = d + int(fit_intercept)
     v = np.random.RandomState(0).standard_normal(width)
