@@ -444,7 +444,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return codes, hyper
 
     def _run_epochs(self, rows, targets, sample_weight, state, max_iter, *,
-                    stopping=True, validation=None, callbacks=NoCallbacks()):
+                    stopping=True, validation=None, callbacks=NoCallbacks(),
+                    epoch_factory=None, reference=None, total_weight=None):
         """Train for up to ``max_iter`` epochs, updating ``state`` in place.
 
         ``sample_weight`` must already be scaled to mean 1 (see the kernels in
@@ -458,16 +459,21 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             state["eta"] = eta0
         codes, hyper = self._kernel_config(n_outputs, state["eta"])
         l2, l1 = hyper[K.H_L2], hyper[K.H_L1]
-        epoch_fn = self._epoch_function(rows, targets, sample_weight, state, codes, hyper)
+        # Data that is not in memory (sklearn_gd.dask) brings its own epoch step,
+        # divergence yardstick and weight total, computed where the data lives.
+        epoch_fn = (epoch_factory or self._epoch_function)(rows, targets, sample_weight,
+                                                            state, codes, hyper)
         milestones = self._milestones()
-        total_weight = float(np.sum(sample_weight))
+        if total_weight is None:
+            total_weight = float(np.sum(sample_weight))
 
         curve = []
         best = np.inf
         stall = 0
         n_epochs = 0
         converged = False
-        reference = self._reference_objective(targets, sample_weight, codes, total_weight)
+        if reference is None:
+            reference = self._reference_objective(targets, sample_weight, codes, total_weight)
         recover = self.on_divergence == "recover"
         # Recovery also cuts the step when an epoch does worse than the all-zero
         # model: an oscillating step size that never overflows would otherwise

@@ -1,0 +1,553 @@
+"""Data-parallel full-batch training on a Dask cluster.
+
+:func:`fit_dask` trains a :class:`~sklearn_gd.GDRegressor` or
+:class:`~sklearn_gd.GDClassifier` with ``solver="batch"`` on a ``dask.array``
+whose row chunks stay on the workers::
+
+    from distributed import Client
+    from sklearn_gd import GDClassifier
+    from sklearn_gd.dask import fit_dask
+
+    client = Client()                      # or Client("scheduler-address:8786")
+    clf = fit_dask(GDClassifier(max_iter=200), X, y)   # X, y: dask arrays
+
+How a step runs: the row chunks of X, the float targets and the sample
+weights (prepared chunk by chunk on the workers, exactly as ``fit`` prepares
+them) are persisted on the workers once. Each step then ships only the
+parameter matrix to the workers; every chunk's weighted loss sum and gradient
+sum come from the same Numba kernel ``fit`` uses (``batch_gradient``), are
+added up in a fixed-shape tree of tasks (so the result does not depend on
+which worker finishes first), and the client applies the optimizer step with
+``batch_update``. The epoch loop itself is the estimator's own
+(``_run_epochs``): ``loss_curve_``, ``tol`` / ``n_iter_no_change``, the
+"adaptive" schedule, ``verbose``, divergence detection and
+``on_divergence="recover"`` behave as in ``fit``, and the result equals
+``fit`` on the same data up to floating-point rounding. The statistics of the
+whole data set that ``fit`` needs (classes, weight totals, and for
+``eta0="auto"`` the weighted Gram matrix behind the step size) are computed on
+the workers too.
+
+It runs on whatever Dask scheduler is current: the distributed ``Client`` if
+one exists, else Dask's local threads. ``persist=False`` recomputes the chunks
+from their source in every step, for data that does not fit in the cluster's
+memory (slow, but it works).
+
+Not supported: the "minibatch" and "stochastic" solvers (stream chunks through
+``partial_fit`` with ``dask_ml.wrappers.Incremental`` instead), ``optimizer=
+"lbfgs"``, ``early_stopping``, the scikit-learn callbacks, and ``eta0="auto"``
+for the plain, momentum and Nesterov updates beyond 4096 features (pass a
+number).
+"""
+
+import inspect
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import clone, is_classifier
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.multiclass import check_classification_targets
+
+try:
+    import dask
+    import dask.array as da
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "sklearn_gd.dask needs Dask: pip install 'sklearn-gd[dask]'"
+    ) from exc
+
+from ._base import _Rows, _top_eigenvalue
+from ._kernels import loops as K
+
+__all__ = ["fit_dask"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+# eta0="auto" needs the (n_features + 1)^2 Gram matrix on the client: 4097^2 float64
+# is 134 MB.
+_MAX_GRAM_FEATURES = 4096
+
+
+def fit_dask(estimator, X, y, sample_weight=None, *, coef_init=None, intercept_init=None,
+             persist=True, split_every=8):
+    """Fit ``estimator`` (``solver="batch"``) on Dask arrays, data-parallel.
+
+    The chunks of X stay on the workers; each step sends them the weights, and
+    the chunks' loss and gradient sums come back and are added up. The result
+    is the model ``estimator.fit`` gives on the same data in memory, up to
+    floating-point rounding. Runs on the current Dask scheduler (a distributed
+    ``Client`` if one exists). For the stochastic solvers, stream the chunks
+    through ``partial_fit`` with ``dask_ml.wrappers.Incremental`` instead.
+
+    Parameters
+    ----------
+    estimator : GDRegressor or GDClassifier
+        Configured with ``solver="batch"``; fitted in place.
+
+    X : dask.array.Array or array-like of shape (n_samples, n_features)
+        Training data. Its row chunks are the units of work; columns are
+        gathered into one chunk. float32 data trains in float32, anything
+        else in float64. NumPy input is cut into chunks of Dask's default
+        size (``array.chunk-size``).
+
+    y : dask.array.Array or array-like of shape (n_samples,)
+        Targets or class labels; rechunked to X's row chunks.
+
+    sample_weight : dask.array.Array or array-like of shape (n_samples,), default=None
+        Non-negative sample weights (``class_weight`` multiplies into them).
+
+    coef_init, intercept_init : ndarray, default=None
+        Initial parameters, as in ``fit``.
+
+    persist : bool, default=True
+        Keep the prepared chunks in the workers' memory for all steps. False
+        recomputes them from their source in every step.
+
+    split_every : int, default=8
+        Fan-in of the tree that adds up the chunks' gradients.
+
+    Returns
+    -------
+    estimator
+        The fitted estimator, with the same attributes ``fit`` sets. If the fit
+        raises (bad input, divergence), the estimator is left as it was.
+
+    See Also
+    --------
+    sklearn_gd.GDClassifier.fit : The in-memory fit this equals (classifier).
+    sklearn_gd.GDRegressor.fit : The in-memory fit this equals (regressor).
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn_gd import GDClassifier
+    >>> from sklearn_gd.dask import fit_dask
+    >>> X, y = make_classification(n_samples=1000, random_state=0)
+    >>> X, y = da.from_array(X, chunks=(250, -1)), da.from_array(y, chunks=250)
+    >>> clf = fit_dask(GDClassifier(max_iter=50, tol=None), X, y)
+    >>> clf.n_iter_, len(clf.loss_curve_)
+    (50, 50)
+    """
+    # Attributes are only ever replaced, so a shallow copy is a full snapshot.
+    saved = dict(estimator.__dict__)
+    try:
+        return _fit(estimator, X, y, sample_weight, coef_init, intercept_init, persist,
+                    split_every)
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
+
+
+def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_every):
+    est._validate_params()
+    problems = []
+    if est.solver != "batch":
+        problems.append(f"solver={est.solver!r} (stream chunks through partial_fit with "
+                        "dask_ml.wrappers.Incremental instead)")
+    if est.optimizer == "lbfgs":
+        problems.append("optimizer='lbfgs'")
+    if est.early_stopping:
+        problems.append("early_stopping=True")
+    if problems:
+        raise ValueError("fit_dask supports solver='batch' only; it does not support "
+                         + ", ".join(problems) + ".")
+    if not isinstance(split_every, Integral) or split_every < 2:
+        raise ValueError(f"split_every must be an integer >= 2, got {split_every!r}.")
+    est._check_param_combinations()
+
+    X, y, sample_weight, columns = _as_dask_inputs(X, y, sample_weight)
+    dtype = X.dtype
+    if persist:
+        # One pass over the source: X, y and the weights often share its tasks.
+        X, y, sample_weight = dask.persist(X, y, sample_weight)
+    n_samples, n_features = X.shape
+    if n_samples == 0:
+        raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+    classifier = is_classifier(est)
+
+    # -- Pass 1: checks that need the whole data set, and the labels.
+    checks = {"X finite": _all_blocks(X, _block_finite)}
+    if sample_weight is not None:
+        checks["sample_weight finite"] = da.isfinite(sample_weight).all()
+        checks["sample_weight non-negative"] = (sample_weight >= 0).all()
+    if classifier:
+        checks["labels"] = da.unique(y, return_counts=True)
+    else:
+        checks["y finite"] = da.isfinite(y).all()
+    (checks,) = dask.compute(checks)
+    for name in ("X finite", "y finite", "sample_weight finite"):
+        if name in checks and not checks[name]:
+            raise ValueError(f"Input {name.split()[0]} contains NaN or infinity.")
+    if not checks.get("sample_weight non-negative", True):
+        raise ValueError("Negative values in data passed to `sample_weight`")
+
+    classes = per_class = None
+    if classifier:
+        classes, counts = checks["labels"]
+        check_classification_targets(classes)
+        if classes.shape[0] < 2:
+            raise ValueError(
+                "GDClassifier needs samples of at least 2 classes in the data, but the "
+                f"data contains only one class: {classes[0]!r}."
+            )
+        if est.warm_start and hasattr(est, "classes_") and not np.array_equal(
+                classes, est.classes_):
+            raise ValueError(
+                f"warm_start=True but y has classes {classes.tolist()} while the model "
+                f"was fitted on {est.classes_.tolist()}."
+            )
+        est.classes_ = classes
+        per_class = _per_class_weights(est, counts)
+
+    # -- The float targets and raw weights, chunk by chunk on the workers.
+    prototype = clone(est)  # small and picklable: only ``_targets`` is used remotely
+    n_outputs = 1 if classes is None else \
+        prototype._targets(np.arange(len(classes)), len(classes), dtype).shape[1]
+    targets = da.map_blocks(_block_targets, y, prototype, classes, dtype,
+                            new_axis=1, chunks=(y.chunks[0], (n_outputs,)), dtype=dtype)
+    weights = da.map_blocks(_block_weights, y, sample_weight, classes, per_class, dtype,
+                            chunks=y.chunks, dtype=dtype)
+
+    # -- Pass 2: the weight total, for classifiers the weight of each class, and,
+    # when eta0="auto" looks at the data, the weighted Gram matrix it depends on.
+    stats = {"total": weights.sum(dtype=np.float64)}
+    needs_data = _eta0_needs_data(est, n_outputs)
+    if needs_data:
+        if n_features > _MAX_GRAM_FEATURES:
+            raise ValueError(
+                f"eta0='auto' with optimizer={est.optimizer!r} derives the step size from "
+                f"the ({n_features} + 1)^2 weighted Gram matrix of X, which fit_dask does "
+                f"not build for more than {_MAX_GRAM_FEATURES} features: pass a numeric "
+                "eta0, or use an adaptive optimizer ('adam', 'adagrad', 'rmsprop')."
+            )
+        stride = _eigen_stride(n_samples)
+        stats["gram"] = _weighted_gram(X, weights, est.fit_intercept, stride)
+    if classifier:
+        stats["class_weight"] = da.bincount(
+            y.map_blocks(_block_index, classes, dtype=np.int64),
+            weights=weights.astype(np.float64), minlength=len(classes))
+    (stats,) = dask.compute(stats)
+    total = float(stats["total"])
+    if not total > 0.0:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    if classifier and np.count_nonzero(stats["class_weight"] > 0) < 2:
+        raise ValueError(
+            "GDClassifier needs at least 2 classes with positive sample weight, but "
+            f"only {classes[stats['class_weight'] > 0].tolist()} has any: the weights "
+            "leave a single class to learn."
+        )
+
+    # Weights scaled to mean 1, as ``_unit_mean`` does (with the global total).
+    weights = weights.map_blocks(_block_unit_mean, n_samples / total, dtype, dtype=dtype)
+    if persist:
+        targets, weights = dask.persist(targets, weights)
+        del y, sample_weight  # release the raw labels and weights on the workers
+    # For the divergence yardstick (``zero_model_bound`` of all targets, below).
+    unit_total, target_sq, target_abs = dask.compute(
+        weights.sum(dtype=np.float64),
+        (weights.astype(np.float64) * (targets.astype(np.float64) ** 2).sum(axis=1)).sum(),
+        (weights.astype(np.float64) * abs(targets.astype(np.float64)).sum(axis=1)).sum())
+
+    # -- State and step size, from the estimator's own helpers.
+    if est.warm_start and hasattr(est, "coef_") and coef_init is None \
+            and intercept_init is None:
+        state = est._fitted_state(dtype)
+        if state["params"].shape != (n_outputs, n_features + 1):
+            state = est._fresh_state(n_outputs, n_features, dtype)
+    else:
+        state = est._fresh_state(n_outputs, n_features, dtype, coef_init, intercept_init)
+    if needs_data:
+        # The mean over the rows _top_eigenvalue uses, with weights of mean 1 over all.
+        n_used = -(-n_samples // stride)
+        gram = stats["gram"] * (n_samples / total) / n_used
+        est.eta0_ = est._resolve_eta0(*_gram_stand_in(gram, est.fit_intercept, dtype),
+                                      n_outputs)
+    else:
+        est.eta0_ = est._resolve_eta0(_NoData(), _NoData(), n_outputs)
+    state["eta"] = None  # every fit restarts the schedule from eta0_
+
+    gradient = _DaskGradient(X, targets, weights, split_every)
+    # ``zero_model_bound`` of all the targets, from the sums gathered above.
+    bound = max(target_sq, target_abs)
+    if est._multinomial(n_outputs):
+        bound = max(bound, unit_total * np.log(n_outputs))
+    reference = bound / unit_total if np.isfinite(bound / unit_total) else np.inf
+    def epoch_factory(rows, targets, sample_weight, state, codes, hyper):
+        return _DaskBatchEpoch(gradient, state, codes, hyper)
+
+    curve, n_epochs = est._run_epochs(gradient, None, None, state, est.max_iter,
+                                      epoch_factory=epoch_factory, reference=reference,
+                                      total_weight=unit_total)
+    est._commit_state(state)
+    est.loss_curve_ = curve
+    est.n_iter_ = n_epochs
+    est.n_features_in_ = n_features
+    if columns is not None:
+        est.feature_names_in_ = columns
+    elif hasattr(est, "feature_names_in_"):
+        del est.feature_names_in_
+    return est
+
+
+# ------------------------------------------------------------------ inputs
+def _as_dask_inputs(X, y, sample_weight):
+    """Dask arrays with known row chunks shared by X, y and the weights."""
+    columns = None
+    if hasattr(X, "columns"):
+        names = list(X.columns)
+        if names and all(isinstance(c, str) for c in names):
+            columns = np.asarray(names, dtype=object)
+    X = _as_dask(X)
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D X, got {X.ndim} dimension(s).")
+    dtype = X.dtype if X.dtype in _FLOATS else np.dtype(np.float64)
+    X = X.rechunk({1: -1})
+    X = X.map_blocks(_block_rows, dtype, dtype=dtype)
+    y = _as_dask(y, X.chunks[0])
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"y must be 1-D with {X.shape[0]} samples, got shape {y.shape}.")
+    if sample_weight is not None:
+        sample_weight = _as_dask(sample_weight, X.chunks[0]).astype(dtype)
+        if sample_weight.shape != (X.shape[0],):
+            raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected "
+                             f"{(X.shape[0],)}!")
+    return X, y, sample_weight, columns
+
+
+def _as_dask(a, row_chunks=None):
+    if hasattr(a, "to_dask_array"):  # dask DataFrame / Series
+        a = a.to_dask_array(lengths=True)
+    elif not isinstance(a, da.Array):
+        a = np.asarray(a)
+        a = da.from_array(a) if row_chunks is None else \
+            da.from_array(a, chunks=(row_chunks,) + a.shape[1:])
+    if any(np.isnan(c) for c in a.chunks[0]):
+        a = a.compute_chunk_sizes()
+    if row_chunks is not None and a.chunks[0] != row_chunks:
+        a = a.rechunk({0: row_chunks})
+    return a
+
+
+# ------------------------------------------------- functions run on workers
+def _block_rows(block, dtype):
+    """A chunk of X as the kernels read it: C-ordered float array (or float CSR)."""
+    if sp.issparse(block):
+        return sp.csr_matrix(block, dtype=dtype)
+    return np.ascontiguousarray(block, dtype=dtype)
+
+
+def _block_finite(block):
+    values = block.data if sp.issparse(block) else block
+    return np.array([bool(np.isfinite(values).all())])
+
+
+def _all_blocks(X, fn):
+    return da.map_blocks(fn, X, drop_axis=1, chunks=((1,) * X.numblocks[0],),
+                         dtype=bool).all()
+
+
+def _block_gram(X, sample_weight, fit_intercept, stride, block_info=None):
+    """``[X, 1]^T diag(w) [X, 1]`` of a chunk's rows whose index is a multiple of ``stride``.
+
+    (Without the column of ones if there is no intercept.)
+    """
+    start = block_info[0]["array-location"][0][0] if block_info else 0
+    first = -start % stride
+    X = X[first::stride]
+    w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)[first::stride]
+    Xw = X.multiply(w[:, None]) if sp.issparse(X) else X * w[:, None]
+    gram = np.asarray(safe_sparse_dot(X.T, Xw, dense_output=True), dtype=np.float64)
+    if fit_intercept:
+        col = np.asarray(Xw.sum(axis=0), dtype=np.float64).reshape(-1)
+        gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[w.sum()]])]])
+    return gram[None]
+
+
+def _block_index(y, classes):
+    """Indices of a chunk's labels in ``classes``."""
+    return np.searchsorted(classes, y)
+
+
+def _block_targets(y, prototype, classes, dtype):
+    """The float target matrix of a chunk, as ``fit`` builds it."""
+    if classes is None:
+        return np.asarray(y).astype(dtype).reshape(-1, 1)
+    return prototype._targets(_block_index(y, classes), len(classes), dtype)
+
+
+def _block_weights(y, sample_weight, classes, per_class, dtype):
+    """Sample weights of a chunk times its class weights (before scaling to mean 1)."""
+    if sample_weight is None:
+        sample_weight = np.ones(y.shape[0], dtype=dtype)
+    sample_weight = np.asarray(sample_weight, dtype=dtype)
+    if per_class is None:
+        return sample_weight
+    return sample_weight * per_class[_block_index(y, classes)].astype(dtype)
+
+
+def _block_unit_mean(sample_weight, scale, dtype):
+    return (np.asarray(sample_weight, dtype=np.float64) * scale).astype(dtype)
+
+
+class _Step:
+    """Copies of what a step's gradient needs (an opaque object, not a graph tuple)."""
+
+    __slots__ = ("params", "codes", "hyper")
+
+    def __init__(self, params, codes, hyper):
+        self.params, self.codes, self.hyper = params.copy(), codes.copy(), hyper.copy()
+
+
+def _block_gradient(X, targets, sample_weight, step):
+    """Weighted loss sum and gradient sum of one chunk, by the in-memory kernel."""
+    params, codes, hyper = step.params, step.codes, step.hyper
+    rows = _Rows(X)
+    grad = np.zeros_like(params)
+    scores = np.empty(params.shape[0])
+    dscores = np.empty(params.shape[0])
+    loss = K.batch_gradient(rows.data, targets, sample_weight, 0, rows.n_samples, params,
+                            grad, scores, dscores, codes, hyper)
+    return float(loss), grad
+
+
+def _add(*parts):
+    """Sum of ``(loss, grad)`` pairs, in the order given."""
+    loss, grad = parts[0]
+    grad = grad.copy()
+    for other_loss, other_grad in parts[1:]:
+        loss += other_loss
+        grad += other_grad
+    return loss, grad
+
+
+# ------------------------------------------------------- estimator glue
+def _per_class_weights(estimator, counts):
+    """Weight of each class from ``class_weight`` (None when it is None)."""
+    n_classes = counts.shape[0]
+    if estimator.class_weight is None:
+        return None
+    if isinstance(estimator.class_weight, str):  # "balanced", on the whole data set
+        return counts.sum() / (n_classes * counts.astype(np.float64))
+    index = np.arange(n_classes)
+    return estimator._class_sample_weight(index, np.ones(n_classes), n_classes)
+
+
+class _DataNeeded(Exception):
+    pass
+
+
+class _NoData:
+    """Stands for rows and weights that must not be looked at."""
+
+    def __getattr__(self, name):
+        raise _DataNeeded(name)
+
+    def __len__(self):
+        raise _DataNeeded("__len__")
+
+
+def _eta0_needs_data(estimator, n_outputs):
+    """Whether ``_resolve_eta0`` reads the data (``eta0="auto"`` for non-adaptive steps)."""
+    try:
+        estimator._resolve_eta0(_NoData(), _NoData(), n_outputs)
+    except _DataNeeded:
+        return True
+    return False
+
+
+def _eigen_stride(n_samples):
+    """Every how many rows ``_top_eigenvalue`` looks at (it subsamples large data)."""
+    try:
+        max_rows = inspect.signature(_top_eigenvalue).parameters["max_rows"].default
+    except KeyError:
+        return 1
+    return max(1, -(-n_samples // max_rows)) if n_samples > max_rows else 1
+
+
+def _weighted_gram(X, weights, fit_intercept, stride):
+    """``[X, 1]^T diag(w) [X, 1]`` over the rows ``0, stride, 2 stride, ...`` (lazy)."""
+    width = X.shape[1] + int(fit_intercept)
+    grams = da.map_blocks(_block_gram, X, weights[:, None], fit_intercept, stride,
+                          chunks=((1,) * X.numblocks[0], (width,), (width,)),
+                          new_axis=2, dtype=np.float64)
+    return grams.sum(axis=0)
+
+
+def _gram_stand_in(gram, fit_intercept, dtype):
+    """``(rows, sample_weight)`` with the weighted Gram matrix ``gram`` (divided by n).
+
+    ``_resolve_eta0`` reads the data (for ``solver="batch"``) only through the
+    matrix ``[X, 1]^T diag(w) [X, 1] / n`` of the training rows and their
+    unit-mean weights (of the evenly strided subset of them that
+    ``_top_eigenvalue`` uses on large data), whose top eigenvalue bounds the
+    curvature. These 2 d
+    rows (d features) have that same matrix: with ``c`` its intercept
+    corner, ``m`` the weighted mean row and ``S = L L^T`` the weighted
+    covariance, the rows are ``m +- sqrt(d) L[:, k]``, each with weight
+    ``c``. So the helper computes the step size ``fit`` computes, from
+    statistics gathered on the workers.
+    """
+    if fit_intercept:
+        corner = float(gram[-1, -1])
+        mean = gram[:-1, -1] / corner
+        cov = gram[:-1, :-1] / corner - np.outer(mean, mean)
+    else:
+        corner = 1.0
+        mean = np.zeros(gram.shape[0])
+        cov = gram
+    d = cov.shape[0]
+    values, vectors = np.linalg.eigh((cov + cov.T) / 2.0)
+    spread = vectors * np.sqrt(np.clip(values, 0.0, None) * d)  # columns sqrt(d) L[:, k]
+    rows = np.vstack([mean + spread.T, mean - spread.T])
+    return _Rows(np.ascontiguousarray(rows, dtype=dtype)), np.full(2 * d, corner, dtype=dtype)
+
+
+class _DaskGradient:
+    """Weighted loss sum and gradient sum over all chunks at ``params``, on the workers.
+
+    Stands in for the rows in ``_run_epochs`` (which only hands them on).
+    """
+
+    def __init__(self, X, targets, weights, split_every):
+        self.n_samples, self.n_features = X.shape
+        self.is_sparse = False
+        # Without graph optimisation: the chunks are persisted (nothing to optimise),
+        # and older Dask loses the link to persisted chunks when it optimises.
+        self.blocks = list(zip(*(a.to_delayed(optimize_graph=False).ravel()
+                                 for a in (X, targets, weights))))
+        self.split_every = split_every
+
+    def __call__(self, params, codes, hyper):
+        # One small value per step, under a fresh key, that every chunk's task reads.
+        step = dask.delayed(_Step(params, codes, hyper), pure=False)
+        parts = [dask.delayed(_block_gradient, pure=True)(x, t, w, step)
+                 for x, t, w in self.blocks]
+        while len(parts) > 1:
+            k = self.split_every
+            parts = [dask.delayed(_add, pure=True)(*parts[i:i + k])
+                     for i in range(0, len(parts), k)]
+        loss, grad = parts[0].compute()
+        # Received arrays may be read-only views of network buffers.
+        return float(loss), np.array(grad, dtype=params.dtype, order="C", copy=True)
+
+
+class _DaskBatchEpoch:
+    """One full-batch step, as ``(epoch, t) -> (loss_sum, t, status)`` (cf. ``BatchEpoch``)."""
+
+    def __init__(self, gradient, state, codes, hyper):
+        self.gradient = gradient
+        self.params, self.m1, self.m2 = (state["params"], state["first_moment"],
+                                         state["second_moment"])
+        self.codes, self.hyper = codes, hyper
+
+    def __call__(self, epoch, t):
+        loss_sum, grad = self.gradient(self.params, self.codes, self.hyper)
+        if not np.isfinite(loss_sum):
+            return loss_sum, t, K.STATUS_DIVERGED
+        t = int(t) + 1
+        status = K.batch_update(self.params, grad[None], float(self.gradient.n_samples),
+                                self.m1, self.m2, t, self.codes, self.hyper)
+        return loss_sum, t, status

@@ -1,0 +1,216 @@
+"""Scale-out on Dask: dask-ml's Incremental, joblib's dask backend, ``sklearn_gd.dask``.
+
+Everything runs on one real ``distributed.LocalCluster`` (two worker processes)
+shared by the module. Skipped when the ``dask`` extra is not installed.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.datasets import make_classification, make_regression  # noqa: E402
+from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+from sklearn_gd import (  # noqa: E402
+    DivergenceError,
+    DivergenceWarning,
+    GDClassifier,
+    GDRegressor,
+)
+from sklearn_gd.dask import fit_dask  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+def _chunked(X, y, rows, sample_weight=None):
+    parts = [da.from_array(X, chunks=(rows, -1)), da.from_array(y, chunks=rows)]
+    if sample_weight is not None:
+        parts.append(da.from_array(sample_weight, chunks=rows))
+    return parts
+
+
+# ------------------------------------------------------------ dask-ml, joblib
+def test_incremental_streams_chunks_through_partial_fit(client):
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    X, y = make_classification(n_samples=3000, n_features=20, n_informative=8,
+                               random_state=0)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    est = GDClassifier(solver="minibatch", batch_size=32, random_state=0)
+    X_stream, y_stream = _chunked(X_train, y_train, 450)  # 5 chunks, the last short
+
+    inc = wrappers.Incremental(clone(est), scoring="accuracy", shuffle_blocks=False)
+    with distributed.get_task_stream(client) as tasks:
+        inc.fit(X_stream, y_stream, classes=[0, 1])
+    assert len(tasks.data) >= X_stream.numblocks[0]  # the partial_fit calls ran there
+
+    model = inc.estimator_
+    assert model.n_iter_ == X_stream.numblocks[0]  # one epoch per chunk
+    np.testing.assert_array_equal(model.classes_, [0, 1])
+    # The same chunks fed to partial_fit in this process give the same model.
+    local = clone(est)
+    for start in range(0, X_train.shape[0], 450):
+        rows = slice(start, start + 450)
+        local.partial_fit(X_train[rows], y_train[rows], classes=[0, 1])
+    np.testing.assert_allclose(model.coef_, local.coef_, rtol=1e-12, atol=1e-14)
+
+    score = inc.score(*_chunked(X_test, y_test, 250))
+    in_memory = clone(est).fit(X_train, y_train).score(X_test, y_test)
+    assert score > 0.8
+    assert score >= in_memory - 0.05
+
+
+def test_grid_search_on_the_joblib_dask_backend(client):
+    joblib = pytest.importorskip("joblib")
+    X, y = make_classification(n_samples=600, n_features=10, n_informative=5,
+                               n_classes=3, random_state=1)
+    pipe = make_pipeline(StandardScaler(), GDClassifier(max_iter=200, random_state=0))
+    grid = {"gdclassifier__alpha": [1e-4, 1e-2], "gdclassifier__loss": ["log_loss", "hinge"]}
+
+    plain = GridSearchCV(pipe, grid, cv=3).fit(X, y)
+    with distributed.get_task_stream(client) as tasks, joblib.parallel_backend("dask"):
+        remote = GridSearchCV(pipe, grid, cv=3, n_jobs=-1).fit(X, y)
+
+    assert len(tasks.data) > 0  # the fits ran on the cluster's workers
+    assert remote.best_params_ == plain.best_params_
+    assert remote.best_score_ == pytest.approx(plain.best_score_, rel=1e-12)
+    np.testing.assert_allclose(remote.cv_results_["mean_test_score"],
+                               plain.cv_results_["mean_test_score"], rtol=1e-12)
+    assert remote.score(X, y) == pytest.approx(plain.score(X, y))
+
+
+# ------------------------------------------------------ data-parallel batch fit
+def _assert_same_fit(remote, local):
+    assert remote.n_iter_ == local.n_iter_
+    assert remote.t_ == local.t_
+    assert remote.eta0_ == pytest.approx(local.eta0_, rel=1e-12)
+    np.testing.assert_allclose(remote.loss_curve_, local.loss_curve_, rtol=1e-8)
+    np.testing.assert_allclose(remote.coef_, local.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(remote.intercept_, local.intercept_, rtol=1e-8, atol=1e-10)
+    assert remote.n_features_in_ == local.n_features_in_
+
+
+def _regression():
+    X, y = make_regression(n_samples=1000, n_features=12, noise=5.0, random_state=0)
+    return X, y / 50.0
+
+
+def _binary():
+    return make_classification(n_samples=1000, n_features=12, n_informative=6,
+                               random_state=0)
+
+
+def _multiclass():
+    return make_classification(n_samples=1000, n_features=12, n_informative=6,
+                               n_classes=4, n_clusters_per_class=1, random_state=0)
+
+
+@pytest.mark.parametrize("make_est, make_data, weighted", [
+    (lambda: GDRegressor(loss="squared_error", tol=None, max_iter=40), _regression, False),
+    (lambda: GDClassifier(loss="log_loss", tol=None, max_iter=40), _binary, False),
+    (lambda: GDClassifier(loss="log_loss", tol=None, max_iter=40), _multiclass, True),
+], ids=["regressor-squared", "binary-log_loss", "multiclass-log_loss-weighted"])
+def test_fit_dask_equals_in_memory_fit(client, make_est, make_data, weighted):
+    X, y = make_data()
+    sample_weight = np.random.RandomState(0).uniform(0.2, 2.0, X.shape[0]) \
+        if weighted else None
+    local = make_est().fit(X, y, sample_weight=sample_weight)
+    remote = fit_dask(make_est(), *_chunked(X, y, 170, sample_weight))  # 6 uneven chunks
+    _assert_same_fit(remote, local)
+    if hasattr(local, "classes_"):
+        np.testing.assert_array_equal(remote.classes_, local.classes_)
+        np.testing.assert_array_equal(remote.predict(X), local.predict(X))
+
+
+def test_fit_dask_equals_fit_on_data_large_enough_for_a_subsampled_step_size(client):
+    # fit derives eta0="auto" from an evenly strided subset of large data (over
+    # 50,000 rows): fit_dask must use the same rows. Odd chunk offsets on purpose.
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((60_000, 5)) * [1.0, 2.0, 3.0, 0.5, 1.0]
+    y = (X @ [1.0, -1.0, 0.5, 2.0, 0.0] + rng.logistic(size=60_000) > 0).astype(np.int64)
+    local = GDClassifier(max_iter=10, tol=None).fit(X, y)
+    remote = fit_dask(GDClassifier(max_iter=10, tol=None), *_chunked(X, y, 14_999))
+    _assert_same_fit(remote, local)
+
+
+def test_fit_dask_stopping_rule_and_options_as_in_fit(client):
+    X, y = _multiclass()
+    labels = np.array(["ant", "bee", "cat", "dog"])[y]
+    est = GDClassifier(loss="hinge", optimizer="momentum", learning_rate="adaptive",
+                       tol=1e-2, n_iter_no_change=3, max_iter=60, class_weight="balanced")
+    local = clone(est).fit(X, labels)
+    remote = fit_dask(clone(est), *_chunked(X, labels, 250), split_every=2)
+    _assert_same_fit(remote, local)
+    assert remote.n_iter_ < 60  # stopped by tol, as fit did
+    np.testing.assert_array_equal(remote.classes_, local.classes_)
+
+
+@pytest.mark.parametrize("persist", [True, False])
+def test_fit_dask_runs_steps_on_the_workers_and_persists_chunks_once(client, persist):
+    from dask.utils import key_split
+
+    X = da.random.default_rng(0).standard_normal((2000, 5), chunks=(500, 5))
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
+    with distributed.get_task_stream(client) as tasks:
+        clf = fit_dask(GDClassifier(max_iter=5, tol=None), X, y, persist=persist)
+    names = [key_split(t["key"]) for t in tasks.data]
+    generated = names.count("standard_normal")
+    assert names.count("block_gradient") == 4 * 5  # 4 chunks, 5 steps (key_split drops "_")
+    assert {t["worker"] for t in tasks.data if key_split(t["key"]) == "block_gradient"} \
+        == set(client.scheduler_info()["workers"])
+    if persist:
+        assert generated == 4  # each chunk made once, then kept on its worker
+    else:
+        assert generated >= 4 * 5  # made again in every step
+    local = GDClassifier(max_iter=5, tol=None).fit(X.compute(), y.compute())
+    np.testing.assert_allclose(clf.coef_, local.coef_, rtol=1e-8, atol=1e-12)
+
+
+def test_fit_dask_divergence_and_unsupported_options(client):
+    X, y = _regression()
+    est = GDRegressor(eta0=1e3, max_iter=5, tol=None)
+    with pytest.raises(DivergenceError, match="diverged"):
+        fit_dask(est, *_chunked(X, y * 1e3, 500))
+    assert not hasattr(est, "coef_") and not hasattr(est, "eta0_")  # left as it was
+    # Recovery restores a checkpoint and cuts the step, exactly as fit does.
+    recover = GDRegressor(eta0=5.0, max_iter=15, tol=None, on_divergence="recover")
+    with pytest.warns(DivergenceWarning, match="epoch 2"):
+        local = clone(recover).fit(X, y)
+    with pytest.warns(DivergenceWarning, match="epoch 2"):
+        remote = fit_dask(clone(recover), *_chunked(X, y, 300))
+    _assert_same_fit(remote, local)
+    with pytest.raises(ValueError, match="solver='batch' only"):
+        fit_dask(GDRegressor(solver="minibatch"), *_chunked(X, y, 500))
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        X_bad = X.copy()
+        X_bad[3, 2] = np.nan
+        fit_dask(GDRegressor(), *_chunked(X_bad, y, 500))
+
+
+def test_larger_than_memory_example_runs(client):
+    """The example, small, on this module's cluster (it connects with --scheduler)."""
+    pytest.importorskip("dask_ml")
+    script = Path(__file__).resolve().parents[1] / "examples" / "dask_larger_than_memory.py"
+    run = subprocess.run(
+        [sys.executable, str(script), "--scheduler", client.scheduler.address,
+         "--rows", "20000", "--chunk-rows", "5000", "--features", "8", "--max-iter", "20"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    scores = [float(line.split("test accuracy ")[1].split(",")[0])
+              for line in run.stdout.splitlines() if "test accuracy" in line]
+    assert len(scores) == 2 and min(scores) > 0.7, run.stdout
