@@ -27,10 +27,7 @@ Run ``python examples/plot_classification_losses.py [--output-dir DIR]``; the
 PNG goes to DIR, else ``$SKLEARN_GD_FIGURES``, else ``examples/figures/``.
 """
 
-import argparse
-import os
 import warnings
-from pathlib import Path
 
 import matplotlib
 
@@ -40,21 +37,11 @@ import numpy as np  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 from sklearn_gd import GDClassifier  # noqa: E402
+from _figures import output_file  # noqa: E402  (examples/_figures.py)
 
 LOSSES = ["log_loss", "hinge", "squared_hinge", "modified_huber", "perceptron", "focal"]
 
 
-def output_file():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--output-dir", type=Path,
-        default=Path(os.environ.get("SKLEARN_GD_FIGURES",
-                                    Path(__file__).resolve().parent / "figures")),
-        help="directory for the PNG (default: $SKLEARN_GD_FIGURES or examples/figures)",
-    )
-    out = parser.parse_args().output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    return out / (Path(__file__).stem + ".png")
 
 
 def toy_data(seed=0):
@@ -76,7 +63,7 @@ def fit(loss, X, y):
 
 
 def main():
-    out = output_file()
+    out = output_file(__file__, __doc__)
     X, y, n_outliers = toy_data()
     pad = 0.5
     xx, yy = np.meshgrid(np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, 300),

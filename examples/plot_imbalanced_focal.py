@@ -35,9 +35,6 @@ Run ``python examples/plot_imbalanced_focal.py [--output-dir DIR]``; the PNG
 goes to DIR, else ``$SKLEARN_GD_FIGURES``, else ``examples/figures/``.
 """
 
-import argparse
-import os
-from pathlib import Path
 
 import matplotlib
 
@@ -58,6 +55,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from sklearn_gd import GDClassifier  # noqa: E402
+from _figures import output_file  # noqa: E402  (examples/_figures.py)
 
 MODELS = {
     "log_loss": dict(loss="log_loss"),
@@ -68,21 +66,10 @@ MODELS = {
 COLORS = ["tab:blue", "tab:orange", "tab:red", "tab:green"]
 
 
-def output_file():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--output-dir", type=Path,
-        default=Path(os.environ.get("SKLEARN_GD_FIGURES",
-                                    Path(__file__).resolve().parent / "figures")),
-        help="directory for the PNG (default: $SKLEARN_GD_FIGURES or examples/figures)",
-    )
-    out = parser.parse_args().output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    return out / (Path(__file__).stem + ".png")
 
 
 def main():
-    out = output_file()
+    out = output_file(__file__, __doc__)
     X, y = make_classification(n_samples=12_000, n_features=20, n_informative=5,
                                n_redundant=5, n_clusters_per_class=1, weights=[0.95],
                                class_sep=0.7, random_state=1)

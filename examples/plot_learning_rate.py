@@ -22,11 +22,8 @@ Run ``python examples/plot_learning_rate.py [--output-dir DIR]``; the PNG goes
 to DIR, else ``$SKLEARN_GD_FIGURES``, else ``examples/figures/``.
 """
 
-import argparse
-import os
 import re
 import textwrap
-from pathlib import Path
 
 import matplotlib
 
@@ -38,21 +35,11 @@ from sklearn.datasets import load_diabetes  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from sklearn_gd import DivergenceError, GDRegressor  # noqa: E402
+from _figures import output_file  # noqa: E402  (examples/_figures.py)
 
 MAX_EPOCHS = 400  # the diverging run stops earlier, at its DivergenceError
 
 
-def output_file():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--output-dir", type=Path,
-        default=Path(os.environ.get("SKLEARN_GD_FIGURES",
-                                    Path(__file__).resolve().parent / "figures")),
-        help="directory for the PNG (default: $SKLEARN_GD_FIGURES or examples/figures)",
-    )
-    out = parser.parse_args().output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    return out / (Path(__file__).stem + ".png")
 
 
 def train(X, y, eta0, epochs):
@@ -69,7 +56,7 @@ def train(X, y, eta0, epochs):
 
 
 def main():
-    path = output_file()
+    path = output_file(__file__, __doc__)
     X, y = load_diabetes(return_X_y=True)
     X = StandardScaler().fit_transform(X)
 

@@ -35,9 +35,6 @@ Run ``python examples/plot_online_learning.py [--output-dir DIR]``; the PNG
 goes to DIR, else ``$SKLEARN_GD_FIGURES``, else ``examples/figures/``.
 """
 
-import argparse
-import os
-from pathlib import Path
 
 import matplotlib
 
@@ -47,21 +44,11 @@ import numpy as np  # noqa: E402
 from sklearn.linear_model import SGDClassifier  # noqa: E402
 
 from sklearn_gd import GDClassifier  # noqa: E402
+from _figures import output_file  # noqa: E402  (examples/_figures.py)
 
 N_SAMPLES, N_FEATURES, CHUNK, WINDOW = 20_000, 50, 50, 500
 
 
-def output_file():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--output-dir", type=Path,
-        default=Path(os.environ.get("SKLEARN_GD_FIGURES",
-                                    Path(__file__).resolve().parent / "figures")),
-        help="directory for the PNG (default: $SKLEARN_GD_FIGURES or examples/figures)",
-    )
-    out = parser.parse_args().output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    return out / (Path(__file__).stem + ".png")
 
 
 def drifting_stream(seed=0):
@@ -90,7 +77,7 @@ def prequential_accuracy(model, X, y):
 
 
 def main():
-    out = output_file()
+    out = output_file(__file__, __doc__)
     X, y = drifting_stream()
     models = {
         "stochastic, sgd, constant eta0='auto'": GDClassifier(solver="stochastic",

@@ -33,10 +33,7 @@ Run ``python examples/plot_optimizers.py [--output-dir DIR]``; the PNG goes to
 DIR, else ``$SKLEARN_GD_FIGURES``, else ``examples/figures/``.
 """
 
-import argparse
-import os
 import warnings
-from pathlib import Path
 
 import matplotlib
 
@@ -48,26 +45,16 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from sklearn_gd import GDClassifier  # noqa: E402
+from _figures import output_file  # noqa: E402  (examples/_figures.py)
 
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
 STYLES = {"adamw": ":"}  # "adamw" with a tiny alpha lies on top of "adam"
 
 
-def output_file():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--output-dir", type=Path,
-        default=Path(os.environ.get("SKLEARN_GD_FIGURES",
-                                    Path(__file__).resolve().parent / "figures")),
-        help="directory for the PNG (default: $SKLEARN_GD_FIGURES or examples/figures)",
-    )
-    out = parser.parse_args().output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    return out / (Path(__file__).stem + ".png")
 
 
 def main():
-    path = output_file()
+    path = output_file(__file__, __doc__)
     X, y = make_classification(n_samples=2000, n_features=20, n_informative=10,
                                random_state=0)
     X = StandardScaler().fit_transform(X)

@@ -19,10 +19,7 @@ Run ``python examples/plot_regularization_paths.py [--output-dir DIR]``; the
 PNG goes to DIR, else ``$SKLEARN_GD_FIGURES``, else ``examples/figures/``.
 """
 
-import argparse
-import os
 import warnings
-from pathlib import Path
 
 import matplotlib
 
@@ -34,19 +31,9 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from sklearn_gd import GDRegressor  # noqa: E402
+from _figures import output_file  # noqa: E402  (examples/_figures.py)
 
 
-def output_file():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--output-dir", type=Path,
-        default=Path(os.environ.get("SKLEARN_GD_FIGURES",
-                                    Path(__file__).resolve().parent / "figures")),
-        help="directory for the PNG (default: $SKLEARN_GD_FIGURES or examples/figures)",
-    )
-    out = parser.parse_args().output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    return out / (Path(__file__).stem + ".png")
 
 
 def path(X, y, penalty, alphas):
@@ -65,7 +52,7 @@ def path(X, y, penalty, alphas):
 
 
 def main():
-    out = output_file()
+    out = output_file(__file__, __doc__)
     data = load_diabetes()
     X = StandardScaler().fit_transform(data.data)
     y = data.target

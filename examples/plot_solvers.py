@@ -33,10 +33,7 @@ Run ``python examples/plot_solvers.py [--output-dir DIR]``; the PNG goes to
 DIR, else ``$SKLEARN_GD_FIGURES``, else ``examples/figures/``.
 """
 
-import argparse
-import os
 import time
-from pathlib import Path
 
 import matplotlib
 
@@ -47,26 +44,16 @@ from sklearn.datasets import make_regression  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from sklearn_gd import GDRegressor  # noqa: E402
+from _figures import output_file  # noqa: E402  (examples/_figures.py)
 from sklearn_gd.plotting import plot_loss_curves  # noqa: E402
 
 EPOCHS = 30
 
 
-def output_file():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--output-dir", type=Path,
-        default=Path(os.environ.get("SKLEARN_GD_FIGURES",
-                                    Path(__file__).resolve().parent / "figures")),
-        help="directory for the PNG (default: $SKLEARN_GD_FIGURES or examples/figures)",
-    )
-    out = parser.parse_args().output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    return out / (Path(__file__).stem + ".png")
 
 
 def main():
-    path = output_file()
+    path = output_file(__file__, __doc__)
     X, y = make_regression(n_samples=20_000, n_features=50, n_informative=30, noise=10.0,
                            random_state=0)
     X = StandardScaler().fit_transform(X)
