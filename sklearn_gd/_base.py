@@ -514,6 +514,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             restart_from = None
             if status == K.STATUS_DIVERGED or not objective <= blowup:
                 reason = None
+                if self.solver == "batch" and status != K.STATUS_DIVERGED and n_epochs:
+                    # The batch loss is measured before the step: the step that
+                    # blew up was the previous epoch's.
+                    epoch -= 1
                 restart_from = checkpoints[0] if self.solver == "batch" and checkpoints \
                     else checkpoints[-1] if checkpoints else None
                 callbacks.abandon_epoch()
@@ -581,6 +585,30 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 f"{state['eta']:.4g} (recovery {recoveries} of at most {_MAX_RECOVERIES}).",
                 DivergenceWarning,
             )
+        if epoch_factory is None and n_epochs:
+            # Each loss is measured before the update it feeds, so the last
+            # update of the run (all of it, for the batch loop) has not been
+            # checked yet: one more pass measures the objective it left.
+            scratch = np.zeros_like(params)
+            buffers = (np.empty(params.shape[0]), np.empty(params.shape[0]))
+            final = K.batch_gradient(rows.data, targets, sample_weight, 0, rows.n_samples,
+                                     params, scratch, *buffers, codes, hyper) \
+                / total_weight + K.penalty_value(params, l2, l1)
+            if not final <= blowup:
+                if not recover or not checkpoints:
+                    self._raise_divergence(state["epochs"] - 1, state["eta"],
+                                           f"its last update took the objective to {final:.6g}")
+                saved, state["t"], state["epochs"], n_epochs, _ = checkpoints[-1]
+                for array, copy in zip(arrays, saved):
+                    array[...] = copy
+                del curve[n_epochs:]
+                self.eta0_ = eta0 / 10.0
+                state["eta"] /= 10.0
+                warnings.warn(
+                    f"The last epoch diverged (objective {final:.6g}); restored the weights "
+                    f"of its start and cut the learning rate to {state['eta']:.4g}.",
+                    DivergenceWarning,
+                )
         if stopping and not converged and self.tol is not None and max_iter > 1:
             warnings.warn(
                 "Maximum number of iteration reached before convergence. Consider "
@@ -668,6 +696,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             validation = (X[val_idx], y[val_idx], sample_weight[val_idx])
             X, targets, sample_weight = X[train_idx], targets[train_idx], \
                 sample_weight[train_idx]
+            if not np.any(sample_weight > 0):
+                raise ValueError(
+                    "early_stopping=True held out every sample with a positive weight "
+                    f"(validation_fraction={self.validation_fraction}), leaving nothing "
+                    "to train on; use more data, a smaller validation_fraction or "
+                    "early_stopping=False."
+                )
 
         sample_weight = _unit_mean(sample_weight, dtype)
         rows = _Rows(X)

@@ -140,7 +140,8 @@ class GDRegressor(RegressorMixin, BaseGD):
         return {"coef_": params[0, :-1].copy(), "intercept_": params[0, -1:].copy()}
 
     def _validation_score(self, params, X, y, sample_weight):
-        pred = safe_sparse_dot(X, params[0, :-1]) + params[0, -1]
+        # In float64: a float32 model's squared residuals overflow far sooner.
+        pred = safe_sparse_dot(X, params[0, :-1].astype(np.float64)) + float(params[0, -1])
         return r2_score(y, pred, sample_weight=sample_weight)
 
     def _validate_xy(self, X, y, sample_weight, reset, partial):

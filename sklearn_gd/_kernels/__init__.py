@@ -1,6 +1,8 @@
 """Numba kernels: losses, optimizer updates, step-size schedules and epoch loops.
 
-Everything here is ``@njit(cache=True, nogil=True)`` code over typed arrays and
+Everything here is ``@njit(cache=True, nogil=True)`` code (through
+``_jit.kernel``, which falls back to in-memory compilation when no cache
+directory is writable) over typed arrays and
 integer codes (see :mod:`sklearn_gd._registry`). No Python objects, no BLAS. The
 estimators never import these modules directly; :mod:`sklearn_gd._base` does.
 """

@@ -27,8 +27,8 @@ needed ``PREFETCH_DISTANCE`` samples ahead is prefetched.
 
 import math
 
-from numba import njit
 
+from ._jit import kernel
 from .losses import margin_loss, softmax_loss
 from .optimizers import OPT_ADAM, OPT_ADAMW, OPT_SGD, optimizer_step
 from .prefetch import PREFETCH_DISTANCE
@@ -68,9 +68,7 @@ N_HYPER = 15
 # order for a given build, so results stay reproducible); 'nnan'/'ninf' are not
 # allowed because the divergence checks rely on NaN and inf behaving as such.
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
-_jit = njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
-_jit_inline = njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy",
-                   inline="always")
+_jit = kernel(fastmath=_FASTMATH, error_model="numpy")
 
 
 # --------------------------------------------------------------- losses

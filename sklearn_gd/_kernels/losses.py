@@ -15,7 +15,7 @@ public names onto them.
 
 import math
 
-from numba import njit
+from ._jit import kernel
 
 LOSS_SQUARED_ERROR = 0
 LOSS_ABSOLUTE_ERROR = 1
@@ -30,7 +30,7 @@ LOSS_MODIFIED_HUBER = 9
 LOSS_PERCEPTRON = 10
 LOSS_FOCAL = 11
 
-_jit = njit(cache=True, nogil=True, error_model="numpy")
+_jit = kernel(error_model="numpy")
 
 
 @_jit

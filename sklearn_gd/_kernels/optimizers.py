@@ -23,7 +23,7 @@ per-coordinate step size returned here.
 
 import math
 
-from numba import njit
+from ._jit import kernel
 
 OPT_SGD = 0
 OPT_MOMENTUM = 1
@@ -34,7 +34,7 @@ OPT_ADAM = 5
 OPT_ADAMW = 6
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def optimizer_step(code, w, g, m1, m2, lr, momentum, beta_1, beta_2, eps, bias1, bias2):
     """Return (new weight, new first moment, new second moment, effective step).
 

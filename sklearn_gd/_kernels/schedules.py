@@ -10,7 +10,7 @@ constant.
 
 import math
 
-from numba import njit
+from ._jit import kernel
 
 # Codes seen by the kernel.
 SCHED_PER_EPOCH = 0  # the kernel uses the rate it is given, unchanged
@@ -18,7 +18,7 @@ SCHED_INVSCALING = 1
 SCHED_OPTIMAL = 2
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def step_learning_rate(code, eta, t, power_t, optimal_offset, alpha):
     """Learning rate for update number ``t`` (1-based)."""
     if code == SCHED_INVSCALING:

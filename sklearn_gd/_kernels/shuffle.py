@@ -7,14 +7,16 @@ building a NumPy ``Generator`` per epoch, which dominated small ``partial_fit``
 calls.
 """
 
-from numba import njit, uint64
+from numba import uint64
+
+from ._jit import kernel
 
 _MIX_1 = 0xBF58476D1CE4E5B9
 _MIX_2 = 0x94D049BB133111EB
 _GOLDEN = 0x9E3779B97F4A7C15
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _splitmix64(state):
     """Return (next state, 64 random bits): Steele et al.'s SplitMix64."""
     state = uint64(state + uint64(_GOLDEN))
@@ -24,7 +26,7 @@ def _splitmix64(state):
     return state, z ^ (z >> uint64(31))
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def shuffled_order(order, seed, epoch):
     """Fill ``order`` with a permutation of 0..n-1 determined by (seed, epoch)."""
     n = order.shape[0]
