@@ -68,8 +68,8 @@ def epoch_time(make, X, y, epochs, repeats):
 def report(case, ours, peer, peer_name, unit="s", target=None):
     ratio = ours / peer
     ROWS.append((case, ours, peer, peer_name, ratio, unit, target))
-    flag = "" if target is None else ("  (target <= %.2f: %s)" % (target, "met" if ratio <= target
-                                                                      else "NOT met"))
+    flag = "" if target is None else \
+        f"  (target <= {target:.2f}: {'met' if ratio <= target else 'NOT met'})"
     print(f"{case:<52s} ours {ours * 1e3:9.2f} ms  {peer_name:<26s} {peer * 1e3:9.2f} ms"
           f"  ratio {ratio:5.2f}{flag}", flush=True)
 

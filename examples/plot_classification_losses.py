@@ -34,10 +34,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _figures import output_file  # noqa: E402  (examples/_figures.py)
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 from sklearn_gd import GDClassifier  # noqa: E402
-from _figures import output_file  # noqa: E402  (examples/_figures.py)
 
 LOSSES = ["log_loss", "hinge", "squared_hinge", "modified_huber", "perceptron", "focal"]
 

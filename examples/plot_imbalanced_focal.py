@@ -41,6 +41,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _figures import output_file  # noqa: E402  (examples/_figures.py)
 from sklearn.calibration import calibration_curve  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 from sklearn.metrics import (  # noqa: E402
@@ -55,7 +56,6 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from sklearn_gd import GDClassifier  # noqa: E402
-from _figures import output_file  # noqa: E402  (examples/_figures.py)
 
 MODELS = {
     "log_loss": dict(loss="log_loss"),

@@ -30,12 +30,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _figures import output_file  # noqa: E402  (examples/_figures.py)
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from sklearn.datasets import load_diabetes  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from sklearn_gd import DivergenceError, GDRegressor  # noqa: E402
-from _figures import output_file  # noqa: E402  (examples/_figures.py)
 
 MAX_EPOCHS = 400  # the diverging run stops earlier, at its DivergenceError
 

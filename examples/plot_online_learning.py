@@ -41,10 +41,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _figures import output_file  # noqa: E402  (examples/_figures.py)
 from sklearn.linear_model import SGDClassifier  # noqa: E402
 
 from sklearn_gd import GDClassifier  # noqa: E402
-from _figures import output_file  # noqa: E402  (examples/_figures.py)
 
 N_SAMPLES, N_FEATURES, CHUNK, WINDOW = 20_000, 50, 50, 500
 

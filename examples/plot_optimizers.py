@@ -40,12 +40,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _figures import output_file  # noqa: E402  (examples/_figures.py)
 from sklearn.datasets import make_classification  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from sklearn_gd import GDClassifier  # noqa: E402
-from _figures import output_file  # noqa: E402  (examples/_figures.py)
 
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
 STYLES = {"adamw": ":"}  # "adamw" with a tiny alpha lies on top of "adam"

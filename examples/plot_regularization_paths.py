@@ -26,14 +26,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _figures import output_file  # noqa: E402  (examples/_figures.py)
 from sklearn.datasets import load_diabetes  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from sklearn_gd import GDRegressor  # noqa: E402
-from _figures import output_file  # noqa: E402  (examples/_figures.py)
-
-
 
 
 def path(X, y, penalty, alphas):

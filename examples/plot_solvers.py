@@ -40,11 +40,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _figures import output_file  # noqa: E402  (examples/_figures.py)
 from sklearn.datasets import make_regression  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from sklearn_gd import GDRegressor  # noqa: E402
-from _figures import output_file  # noqa: E402  (examples/_figures.py)
 from sklearn_gd.plotting import plot_loss_curves  # noqa: E402
 
 EPOCHS = 30

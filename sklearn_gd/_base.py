@@ -29,9 +29,9 @@ from ._batch import BatchEpoch
 from ._callbacks import CallbackSupportMixin, NoCallbacks, epoch_callbacks
 from ._kernels import loops as K
 from ._kernels import schedules as S
+from ._kernels.losses import margin_loss
 from ._kernels.shuffle import shuffled_order
 from ._lbfgs import fit_lbfgs
-from ._kernels.losses import margin_loss
 from ._registry import (
     ADAPTIVE_DEFAULT_ETA,
     OPTIMIZERS,
@@ -444,7 +444,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return codes, hyper
 
     def _run_epochs(self, rows, targets, sample_weight, state, max_iter, *,
-                    stopping=True, validation=None, callbacks=NoCallbacks(),
+                    stopping=True, validation=None, callbacks=None,
                     epoch_factory=None, reference=None, total_weight=None):
         """Train for up to ``max_iter`` epochs, updating ``state`` in place.
 
@@ -452,6 +452,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         ``_kernels.loops``). Returns the list of per-epoch objectives and the
         number of epochs run.
         """
+        callbacks = callbacks or NoCallbacks()
         params = state["params"]
         n_outputs = params.shape[0]
         eta0 = self.eta0_
@@ -570,7 +571,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             if not recover or recoveries >= _MAX_RECOVERIES or restart_from is None:
                 self._raise_divergence(epoch, state["eta"], reason)
             saved, state["t"], state["epochs"], n_epochs, epochs_left = restart_from
-            for array, copy in zip(arrays, saved):
+            for array, copy in zip(arrays, saved, strict=True):
                 array[...] = copy
             del curve[n_epochs:]
             checkpoints = []
@@ -584,6 +585,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 f"epoch {state['epochs'] + 1}'s start and cut the learning rate to "
                 f"{state['eta']:.4g} (recovery {recoveries} of at most {_MAX_RECOVERIES}).",
                 DivergenceWarning,
+                stacklevel=2,
             )
         if epoch_factory is None and n_epochs:
             # Each loss is measured before the update it feeds, so the last
@@ -599,7 +601,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     self._raise_divergence(state["epochs"] - 1, state["eta"],
                                            f"its last update took the objective to {final:.6g}")
                 saved, state["t"], state["epochs"], n_epochs, _ = checkpoints[-1]
-                for array, copy in zip(arrays, saved):
+                for array, copy in zip(arrays, saved, strict=True):
                     array[...] = copy
                 del curve[n_epochs:]
                 self.eta0_ = eta0 / 10.0
@@ -608,12 +610,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     f"The last epoch diverged (objective {final:.6g}); restored the weights "
                     f"of its start and cut the learning rate to {state['eta']:.4g}.",
                     DivergenceWarning,
+                    stacklevel=2,
                 )
         if stopping and not converged and self.tol is not None and max_iter > 1:
             warnings.warn(
                 "Maximum number of iteration reached before convergence. Consider "
                 "increasing max_iter to improve the fit.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         return curve, n_epochs
 
@@ -851,6 +855,7 @@ def _warn_if_badly_scaled(rows):
             "the features (e.g. StandardScaler in a Pipeline), or use an adaptive "
             "optimizer ('adam', 'adagrad') or optimizer='lbfgs'.",
             UserWarning,
+            stacklevel=2,
         )
 
 

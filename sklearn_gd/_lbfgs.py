@@ -71,6 +71,7 @@ def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callback
             "L-BFGS reached max_iter before the gradient fell below tol. Consider "
             "increasing max_iter or scaling the features.",
             ConvergenceWarning,
+            stacklevel=2,
         )
     n_iter = int(result.nit)
     state["t"] += n_iter

@@ -517,7 +517,7 @@ class _DaskGradient:
         # Without graph optimisation: the chunks are persisted (nothing to optimise),
         # and older Dask loses the link to persisted chunks when it optimises.
         self.blocks = list(zip(*(a.to_delayed(optimize_graph=False).ravel()
-                                 for a in (X, targets, weights))))
+                                 for a in (X, targets, weights)), strict=True))
         self.split_every = split_every
 
     def __call__(self, params, codes, hyper):

@@ -134,7 +134,7 @@ def plot_loss_curves(estimators, labels=None, ax=None, log_y=True):
     if ax is None:
         _, ax = plt.subplots()
     lbfgs = [getattr(_final_estimator(e), "optimizer", None) == "lbfgs" for e in estimators]
-    for curve, label in zip(curves, labels):
+    for curve, label in zip(curves, labels, strict=True):
         ax.plot(np.arange(1, curve.shape[0] + 1), curve, label=label)
     if log_y:
         ax.set_yscale("log", nonpositive="clip")

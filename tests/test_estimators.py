@@ -14,7 +14,7 @@ import hashlib
 import math
 import pickle
 import warnings
-from functools import lru_cache
+from functools import cache
 
 import joblib
 import numpy as np
@@ -62,7 +62,7 @@ def _frozen(*arrays):
     return tuple(out)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _split(name):
     """(X_train, X_test, y_train, y_test) of a scikit-learn data set, unscaled."""
     loader = {"breast_cancer": load_breast_cancer, "digits": load_digits,
@@ -73,7 +73,7 @@ def _split(name):
                                      stratify=stratify))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _scaled(name):
     """Standardized (with training statistics) version of :func:`_split`."""
     Xtr, Xte, ytr, yte = _split(name)

@@ -375,7 +375,6 @@ def test_partial_fit_is_finite_or_raises_value_error(problem, n_chunks):
     bounds = np.linspace(0, n, n_chunks + 1).astype(int)
     chunks = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if a < b]
     extra = {"classes": np.unique(y)} if est_class is GDClassifier else {}
-    case = dict(params, sample_weight=sample_weight, **description)
     with _watchdog(), warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         for category in _TOLERATED_WARNINGS:

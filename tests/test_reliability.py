@@ -26,10 +26,8 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 import sklearn_gd
-from sklearn_gd import DivergenceError, GDClassifier, GDRegressor
-from sklearn_gd import _batch
+from sklearn_gd import DivergenceError, GDClassifier, GDRegressor, _batch
 from sklearn_gd._kernels import losses as L
-
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),

@@ -31,6 +31,7 @@ def kernel(**options):
                     "kernels are compiled in memory in each process, which costs a few "
                     "seconds on first use.",
                     UserWarning,
+                    stacklevel=2,
                 )
                 _warned = True
             return njit(cache=False, nogil=True, **options)(func)

@@ -27,7 +27,6 @@ needed ``PREFETCH_DISTANCE`` samples ahead is prefetched.
 
 import math
 
-
 from ._jit import kernel
 from .losses import margin_loss, softmax_loss
 from .optimizers import OPT_ADAM, OPT_ADAMW, OPT_SGD, optimizer_step
