@@ -1,6 +1,8 @@
 """GDClassifier: linear classification trained by gradient descent."""
 
 import numpy as np
+from numpy.typing import ArrayLike
+from scipy.sparse import spmatrix
 from scipy.special import expit
 from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import StrOptions
@@ -232,7 +234,14 @@ class GDClassifier(ClassifierMixin, BaseGD):
     # ------------------------------------------------------------------ fit
     @restore_on_error
     @with_callbacks
-    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+    def fit(
+        self,
+        X: ArrayLike | spmatrix,
+        y: ArrayLike,
+        coef_init: ArrayLike | None = None,
+        intercept_init: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> "GDClassifier":
         """Fit the model with gradient descent.
 
         Parameters
@@ -287,7 +296,13 @@ class GDClassifier(ClassifierMixin, BaseGD):
 
     @available_if(_supports_partial_fit)
     @restore_on_error
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(
+        self,
+        X: ArrayLike | spmatrix,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> "GDClassifier":
         """Run one epoch over a chunk of data, continuing the current state.
 
         Parameters
@@ -350,7 +365,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         return self
 
     # -------------------------------------------------------------- predict
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike | spmatrix) -> np.ndarray:
         """Confidence scores: signed distance to the hyperplane(s).
 
         Parameters
@@ -373,7 +388,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
             return self.classes_[(np.ravel(scores) > 0).astype(int)]
         return self.classes_[np.argmax(scores, axis=1)]
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike | spmatrix) -> np.ndarray:
         """Predict class labels.
 
         Parameters
@@ -389,7 +404,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         return self._labels_from_scores(self.decision_function(X))
 
     @available_if(_has_proba)
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike | spmatrix) -> np.ndarray:
         """Class probabilities (losses "log_loss", "focal" and "modified_huber").
 
         "log_loss" and "focal" map scores through the logistic function (two
@@ -423,7 +438,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         return softmax(np.array(scores, dtype=np.float64, copy=True)).astype(scores.dtype)
 
     @available_if(_has_proba)
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike | spmatrix) -> np.ndarray:
         """Logarithm of :meth:`predict_proba`.
 
         Parameters

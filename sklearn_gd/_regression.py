@@ -1,6 +1,8 @@
 """GDRegressor: linear regression trained by gradient descent."""
 
 import numpy as np
+from numpy.typing import ArrayLike
+from scipy.sparse import spmatrix
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
@@ -157,7 +159,14 @@ class GDRegressor(RegressorMixin, BaseGD):
 
     @restore_on_error
     @with_callbacks
-    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+    def fit(
+        self,
+        X: ArrayLike | spmatrix,
+        y: ArrayLike,
+        coef_init: ArrayLike | None = None,
+        intercept_init: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> "GDRegressor":
         """Fit the model with gradient descent.
 
         Parameters
@@ -190,7 +199,12 @@ class GDRegressor(RegressorMixin, BaseGD):
 
     @available_if(_supports_partial_fit)
     @restore_on_error
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(
+        self,
+        X: ArrayLike | spmatrix,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+    ) -> "GDRegressor":
         """Run one epoch over a chunk of data, continuing the current state.
 
         Parameters
@@ -224,7 +238,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         self._partial_fit_arrays(X, y.astype(X.dtype).reshape(-1, 1), sample_weight)
         return self
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike | spmatrix) -> np.ndarray:
         """Predict targets.
 
         Parameters

@@ -56,7 +56,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "sklearn_gd.dask needs Dask: pip install 'sklearn-gd[dask]'"
     ) from exc
 
-from ._base import _Rows, _top_eigenvalue
+from ._base import BaseGD, _Rows, _top_eigenvalue
 from ._kernels import loops as K
 
 __all__ = ["fit_dask"]
@@ -67,8 +67,8 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _MAX_GRAM_FEATURES = 4096
 
 
-def fit_dask(estimator, X, y, sample_weight=None, *, coef_init=None, intercept_init=None,
-             persist=True, split_every=8):
+def fit_dask(estimator: BaseGD, X, y, sample_weight=None, *, coef_init=None,
+             intercept_init=None, persist: bool = True, split_every: int = 8) -> BaseGD:
     """Fit ``estimator`` (``solver="batch"``) on Dask arrays, data-parallel.
 
     The chunks of X stay on the workers; each step sends them the weights, and

@@ -58,7 +58,7 @@ def _default_labels(models):
     return [", ".join(f"{name}={p.get(name)!r}" for name in differing) for p in params]
 
 
-def plot_loss_curves(estimators, labels=None, ax=None, log_y=True):
+def plot_loss_curves(estimators, labels=None, ax=None, log_y: bool = True):
     """Plot the training objective per epoch (``loss_curve_``) of fitted estimators.
 
     Draws one line per estimator: epoch ``1, 2, ..., n_iter_`` against

@@ -1,0 +1,54 @@
+"""scikit-learn conventions: pandas output in pipelines, params round trip, repr, hints."""
+
+import inspect
+import typing
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_gd import GDClassifier, GDRegressor
+
+pd = pytest.importorskip("pandas")
+
+
+@pytest.mark.parametrize("Est, loader", [(GDClassifier, load_breast_cancer),
+                                          (GDRegressor, load_diabetes)])
+def test_pandas_output_of_a_pipeline_reaches_the_estimator_with_names(Est, loader):
+    X, y = loader(return_X_y=True, as_frame=True)
+    pipe = make_pipeline(StandardScaler(), Est(max_iter=50)).set_output(transform="pandas")
+    pipe.fit(X, y)
+    # The scaler hands a DataFrame on, so the estimator records its column names...
+    np.testing.assert_array_equal(pipe[-1].feature_names_in_, X.columns.to_numpy())
+    # ...and predicts the same as on the plain array the scaler would give.
+    plain = make_pipeline(StandardScaler(), Est(max_iter=50)).fit(X.to_numpy(), y.to_numpy())
+    np.testing.assert_allclose(pipe.predict(X), plain.predict(X.to_numpy()), rtol=1e-10)
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_get_params_set_params_round_trip(Est):
+    est = Est(optimizer="adam", eta0=0.01, milestones=[3, 7], clip_norm=1.5)
+    params = est.get_params()
+    other = Est().set_params(**params)
+    assert other.get_params() == params
+    assert clone(est).get_params() == params
+    # Every constructor argument is a parameter, and only those are.
+    assert set(params) == set(inspect.signature(Est.__init__).parameters) - {"self"}
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_repr_shows_only_non_default_parameters(Est):
+    assert repr(Est()) == f"{Est.__name__}()"
+    text = repr(Est(optimizer="adam", alpha=0.01))
+    assert "optimizer='adam'" in text and "alpha=0.01" in text
+    assert "max_iter" not in text and "penalty" not in text
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "predict"])
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_public_methods_have_type_hints(Est, method):
+    hints = typing.get_type_hints(getattr(Est, method))
+    assert "X" in hints and "return" in hints
