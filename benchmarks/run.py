@@ -70,8 +70,9 @@ def report(case, ours, peer, peer_name, unit="s", target=None):
     ROWS.append((case, ours, peer, peer_name, ratio, unit, target))
     flag = "" if target is None else \
         f"  (target <= {target:.2f}: {'met' if ratio <= target else 'NOT met'})"
-    print(f"{case:<52s} ours {ours * 1e3:9.2f} ms  {peer_name:<26s} {peer * 1e3:9.2f} ms"
-          f"  ratio {ratio:5.2f}{flag}", flush=True)
+    scale, unit = (1e6, "us") if max(ours, peer) < 1e-3 else (1e3, "ms")
+    print(f"{case:<52s} ours {ours * scale:9.2f} {unit}  {peer_name:<26s} "
+          f"{peer * scale:9.2f} {unit}  ratio {ratio:5.2f}{flag}", flush=True)
 
 
 def make_dense(n, d, dtype, seed=0):
