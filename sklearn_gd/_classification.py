@@ -231,6 +231,21 @@ class GDClassifier(ClassifierMixin, BaseGD):
         )
         return X, y, sample_weight
 
+    def _set_fit_classes(self, classes):
+        """Check the sorted labels ``fit`` found and store them as ``classes_``."""
+        if classes.shape[0] < 2:
+            raise ValueError(
+                "GDClassifier needs samples of at least 2 classes in the data, but the "
+                f"data contains only one class: {classes[0]!r}."
+            )
+        if self.warm_start and hasattr(self, "classes_") and not np.array_equal(
+                classes, self.classes_):
+            raise ValueError(
+                f"warm_start=True but y has classes {classes.tolist()} while the model "
+                f"was fitted on {self.classes_.tolist()}."
+            )
+        self.classes_ = classes
+
     # ------------------------------------------------------------------ fit
     @restore_on_error
     @with_callbacks
@@ -270,18 +285,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         X, y, sample_weight = self._validate_xy(X, y, sample_weight, reset=True,
                                                 partial=False)
         classes, y_index = np.unique(y, return_inverse=True)
-        if classes.shape[0] < 2:
-            raise ValueError(
-                "GDClassifier needs samples of at least 2 classes in the data, but the "
-                f"data contains only one class: {classes[0]!r}."
-            )
-        if self.warm_start and hasattr(self, "classes_") and not np.array_equal(
-                classes, self.classes_):
-            raise ValueError(
-                f"warm_start=True but y has classes {classes.tolist()} while the model "
-                f"was fitted on {self.classes_.tolist()}."
-            )
-        self.classes_ = classes
+        self._set_fit_classes(classes)
         sample_weight = self._class_sample_weight(y_index, sample_weight, len(classes))
         weighted = np.bincount(y_index, weights=sample_weight, minlength=len(classes))
         if np.count_nonzero(weighted > 0) < 2:

@@ -186,18 +186,7 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     if classifier:
         classes, counts = checks["labels"]
         check_classification_targets(classes)
-        if classes.shape[0] < 2:
-            raise ValueError(
-                "GDClassifier needs samples of at least 2 classes in the data, but the "
-                f"data contains only one class: {classes[0]!r}."
-            )
-        if est.warm_start and hasattr(est, "classes_") and not np.array_equal(
-                classes, est.classes_):
-            raise ValueError(
-                f"warm_start=True but y has classes {classes.tolist()} while the model "
-                f"was fitted on {est.classes_.tolist()}."
-            )
-        est.classes_ = classes
+        est._set_fit_classes(classes)
         per_class = _per_class_weights(est, counts)
 
     # -- The float targets and raw weights, chunk by chunk on the workers.
