@@ -220,7 +220,7 @@ def test_focal_softmax_gamma_zero_and_loss_and_dscores_dispatch(name, gamma):
     scores = np.array([0.3, -1.2, 2.2])
     onehot = np.array([0.0, 1.0, 0.0])
     dscores = np.empty(3)
-    value = loss_and_dscores(code, True, scores, onehot, dscores, 0.1, 0.5, gamma)
+    value = loss_and_dscores(code, True, scores, onehot[None, :], 0, dscores, 0.1, 0.5, gamma)
     ref_value, ref_d = _softmax_call(code, scores, 1, gamma)
     assert value == ref_value
     assert_array_equal(dscores, ref_d)
@@ -229,7 +229,7 @@ def test_focal_softmax_gamma_zero_and_loss_and_dscores_dispatch(name, gamma):
         assert value == pytest.approx(log_value, rel=1e-14)
         assert_allclose(dscores, log_d, rtol=1e-14, atol=1e-300)
     signs = 2.0 * onehot - 1.0
-    value = loss_and_dscores(code, False, scores, signs, dscores, 0.1, 0.5, gamma)
+    value = loss_and_dscores(code, False, scores, signs[None, :], 0, dscores, 0.1, 0.5, gamma)
     pairs = [margin_loss(code, s, t, 0.1, 0.5, gamma) for s, t in zip(scores, signs)]
     assert value == pytest.approx(sum(v for v, _ in pairs), rel=1e-14, abs=0)
     assert_allclose(dscores, [d for _, d in pairs], rtol=1e-14)

@@ -28,7 +28,7 @@ needed ``PREFETCH_DISTANCE`` samples ahead is prefetched.
 import math
 
 from ._jit import kernel
-from .losses import margin_loss, softmax_loss
+from .losses import loss_and_dscores
 from .optimizers import OPT_ADAM, OPT_ADAMW, OPT_SGD, optimizer_step
 from .prefetch import PREFETCH_DISTANCE
 from .rows import prefetch_row, row_axpy, row_clear, row_dot, row_sq_norm
@@ -104,16 +104,8 @@ def zero_model_bound(targets, sample_weight, multinomial):
 @_jit
 def scores_loss(scores, targets, i, dscores, codes, hyper):
     """Loss of sample i from its scores; d loss / d scores goes into ``dscores``."""
-    code = codes[C_LOSS]
-    if codes[C_MULTINOMIAL] != 0:
-        return softmax_loss(code, scores, targets[i], dscores, hyper[H_GAMMA])
-    total = 0.0
-    for k in range(scores.shape[0]):
-        value, deriv = margin_loss(code, scores[k], targets[i, k], hyper[H_EPSILON],
-                                   hyper[H_QUANTILE], hyper[H_GAMMA])
-        total += value
-        dscores[k] = deriv
-    return total
+    return loss_and_dscores(codes[C_LOSS], codes[C_MULTINOMIAL] != 0, scores, targets, i,
+                            dscores, hyper[H_EPSILON], hyper[H_QUANTILE], hyper[H_GAMMA])
 
 
 # -------------------------------------------------------------- updates

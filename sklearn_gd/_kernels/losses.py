@@ -188,13 +188,14 @@ def softmax_loss(code, scores, target, dscores, gamma):
 
 
 @_jit
-def loss_and_dscores(code, multinomial, scores, target, dscores, epsilon, quantile, gamma):
-    """Loss of one sample and its derivative with respect to each score column."""
+def loss_and_dscores(code, multinomial, scores, targets, i, dscores, epsilon, quantile,
+                     gamma):
+    """Loss of sample ``i`` (row i of ``targets``) and d loss / d each score column."""
     if multinomial:
-        return softmax_loss(code, scores, target, dscores, gamma)
+        return softmax_loss(code, scores, targets[i], dscores, gamma)
     total = 0.0
     for k in range(scores.shape[0]):
-        value, deriv = margin_loss(code, scores[k], target[k], epsilon, quantile, gamma)
+        value, deriv = margin_loss(code, scores[k], targets[i, k], epsilon, quantile, gamma)
         total += value
         dscores[k] = deriv
     return total
