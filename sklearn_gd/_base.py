@@ -788,7 +788,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state, 1,
                                            stopping=False)
         self._commit_state(state)
-        self.loss_curve_ = (list(getattr(self, "loss_curve_", [])) if not first else []) + curve
+        # Extended in place (as MLP's loss_curve_ is): copying it on every call
+        # made long streams quadratic. Nothing can fail after this point, so
+        # restore_on_error's snapshot stays valid.
+        if first:
+            self.loss_curve_ = curve
+        else:
+            self.loss_curve_.extend(curve)
         self.n_iter_ = (0 if first else self.n_iter_) + n_epochs
 
 

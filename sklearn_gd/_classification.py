@@ -209,8 +209,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
 
     def _encode(self, y):
         """Indices of y in classes_, with a clear error for labels never declared."""
-        index = np.searchsorted(self.classes_, y)
-        index = np.clip(index, 0, len(self.classes_) - 1)
+        index = np.minimum(np.searchsorted(self.classes_, y), len(self.classes_) - 1)
         unseen = self.classes_[index] != y
         if np.any(unseen):
             raise ValueError(
