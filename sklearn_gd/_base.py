@@ -869,11 +869,3 @@ def _unit_mean(sample_weight, dtype):
     """Weights scaled to mean 1 (a new array: the user's weights stay as they were)."""
     sw = np.asarray(sample_weight, dtype=np.float64)
     return (sw * (sw.shape[0] / np.sum(sw))).astype(dtype)
-
-
-def _penalty_value(params, l2, l1):
-    if l2 == 0.0 and l1 == 0.0:
-        return 0.0
-    coef = params[:, :-1].astype(np.float64)
-    return 0.5 * l2 * float(np.sum(coef * coef)) + l1 * float(np.sum(np.abs(coef)))
-

@@ -4,5 +4,6 @@ Everything here is ``@njit(cache=True, nogil=True)`` code (through
 ``_jit.kernel``, which falls back to in-memory compilation when no cache
 directory is writable) over typed arrays and
 integer codes (see :mod:`sklearn_gd._registry`). No Python objects, no BLAS. The
-estimators never import these modules directly; :mod:`sklearn_gd._base` does.
+estimators never call them directly: the driver modules do (``_base``, ``_batch``,
+``_lbfgs`` and ``dask``).
 """
