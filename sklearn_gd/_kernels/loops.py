@@ -68,6 +68,10 @@ N_HYPER = 15
 # allowed because the divergence checks rely on NaN and inf behaving as such.
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 _jit = kernel(fastmath=_FASTMATH, error_model="numpy")
+# Helpers called once per row or per step are inlined at the Numba IR level: a
+# call that passes arrays costs reference-count updates and blocks LLVM's view
+# of the loop (the batch gradient of 1,000 x 20 rows ran 2-6x slower).
+_inline = kernel(fastmath=_FASTMATH, error_model="numpy", inline="always")
 
 
 # --------------------------------------------------------------- losses
@@ -101,7 +105,7 @@ def zero_model_bound(targets, sample_weight, multinomial):
     return total
 
 
-@_jit
+@_inline
 def scores_loss(scores, targets, i, dscores, codes, hyper):
     """Loss of sample i from its scores; d loss / d scores goes into ``dscores``."""
     return loss_and_dscores(codes[C_LOSS], codes[C_MULTINOMIAL] != 0, scores, targets, i,
@@ -144,14 +148,14 @@ def update_coordinate(w, g, m1, m2, penalised, lr, bias1, bias2, codes, hyper):
     return new_w, m1, m2
 
 
-@_jit
+@_inline
 def bias_corrections(t, codes, hyper):
     if codes[C_OPTIMIZER] == OPT_ADAM or codes[C_OPTIMIZER] == OPT_ADAMW:
         return 1.0 - hyper[H_BETA_1] ** t, 1.0 - hyper[H_BETA_2] ** t
     return 1.0, 1.0
 
 
-@_jit
+@_inline
 def learning_rate_at(t, codes, hyper):
     return step_learning_rate(codes[C_SCHEDULE], hyper[H_ETA], t, hyper[H_POWER_T],
                               hyper[H_OPTIMAL_OFFSET], hyper[H_ALPHA])
@@ -266,7 +270,7 @@ def sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, scores,
     return loss_sum, t, STATUS_OK
 
 
-@_jit
+@_inline
 def _scaled_sgd_epoch(rows, targets, sample_weight, order, params, scores, dscores, t, codes,
                       hyper):
     """Plain SGD with L2 in O(non-zeros of the row) per update.

@@ -31,6 +31,8 @@ LOSS_PERCEPTRON = 10
 LOSS_FOCAL = 11
 
 _jit = kernel(error_model="numpy")
+# Called once per row from the loops: inlined (see loops._inline).
+_inline = kernel(error_model="numpy", inline="always")
 
 
 @_jit
@@ -135,7 +137,7 @@ def margin_loss(code, p, y, epsilon, quantile, gamma):
     return math.nan, math.nan
 
 
-@_jit
+@_inline
 def softmax_loss(code, scores, target, dscores, gamma):
     """Multinomial log loss or focal loss on one row of scores.
 
@@ -187,7 +189,7 @@ def softmax_loss(code, scores, target, dscores, gamma):
     return -(q**gamma) * log_p
 
 
-@_jit
+@_inline
 def loss_and_dscores(code, multinomial, scores, targets, i, dscores, epsilon, quantile,
                      gamma):
     """Loss of sample ``i`` (row i of ``targets``) and d loss / d each score column."""

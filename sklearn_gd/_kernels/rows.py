@@ -41,7 +41,7 @@ def prefetch_row(rows, i):
     """Ask for the cache lines of row i ahead of its use."""
 
 
-@overload(row_dot, jit_options=_OPTIONS)
+@overload(row_dot, jit_options=_OPTIONS, inline="always")
 def _row_dot(rows, i, W, k):
     if _is_dense(rows):
         def dense(rows, i, W, k):
@@ -60,7 +60,7 @@ def _row_dot(rows, i, W, k):
     return sparse
 
 
-@overload(row_axpy, jit_options=_OPTIONS)
+@overload(row_axpy, jit_options=_OPTIONS, inline="always")
 def _row_axpy(rows, i, a, out, k):
     if _is_dense(rows):
         def dense(rows, i, a, out, k):
@@ -75,7 +75,7 @@ def _row_axpy(rows, i, a, out, k):
     return sparse
 
 
-@overload(row_clear, jit_options=_OPTIONS)
+@overload(row_clear, jit_options=_OPTIONS, inline="always")
 def _row_clear(rows, i, out, k):
     if _is_dense(rows):
         def dense(rows, i, out, k):
@@ -90,7 +90,7 @@ def _row_clear(rows, i, out, k):
     return sparse
 
 
-@overload(row_sq_norm, jit_options=_OPTIONS)
+@overload(row_sq_norm, jit_options=_OPTIONS, inline="always")
 def _row_sq_norm(rows, i):
     if _is_dense(rows):
         def dense(rows, i):
@@ -109,7 +109,7 @@ def _row_sq_norm(rows, i):
     return sparse
 
 
-@overload(prefetch_row, jit_options=_OPTIONS)
+@overload(prefetch_row, jit_options=_OPTIONS, inline="always")
 def _prefetch_row(rows, i):
     if _is_dense(rows):
         def dense(rows, i):
