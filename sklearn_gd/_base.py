@@ -652,10 +652,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         work = np.zeros_like(params)
         order = np.arange(n, dtype=np.int64)
         if self.solver == "stochastic":
+            sgd_epoch = K.sgd_epoch_kernel(codes, hyper)
+
             def epoch_fn(epoch, t):
-                return K.sgd_epoch(X, targets, sample_weight, self._epoch_order(order, epoch),
-                                   params, m1, m2, work, scores, dscores, int(t), codes,
-                                   hyper)
+                return sgd_epoch(X, targets, sample_weight, self._epoch_order(order, epoch),
+                                 params, m1, m2, work, scores, dscores, int(t), codes, hyper)
             return epoch_fn
 
         batch = int(self._batch_rows(n))

@@ -163,22 +163,42 @@ def test_same_random_state_gives_bit_identical_fits(kind, params):
         assert c.coef_.tobytes() != a.coef_.tobytes()
 
 
-def test_bit_identical_across_processes():
-    """A fresh interpreter (kernels loaded from the on-disk cache) gives the same bits."""
+@pytest.mark.slow
+@pytest.mark.parametrize("cache", ["empty", "shared"])
+def test_bit_identical_across_processes(cache, tmp_path):
+    """Another interpreter gives the same bits, whether it compiles the kernels
+    from an empty cache (a copy of the package) or loads the cache this process
+    uses; compiling them raises no Numba warning either."""
     code = f"""
         import json, sys, warnings
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        sys.path.append({str(Path(__file__).parent)!r})
         warnings.simplefilter("ignore")
+        import numba.core.errors
+        warnings.simplefilter("always", numba.core.errors.NumbaWarning)
+        import sklearn_gd
         import test_reliability as T
-        out = [T._state(T._determinism_fit(kind, params))
-               for kind, params in T._DETERMINISM_CONFIGS]
-        print(json.dumps(out))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", numba.core.errors.NumbaWarning)
+            out = [T._state(T._determinism_fit(kind, params))
+                   for kind, params in T._DETERMINISM_CONFIGS]
+        numba_warnings = [str(w.message) for w in caught
+                          if issubclass(w.category, numba.core.errors.NumbaWarning)]
+        print(json.dumps({{"package": sklearn_gd.__file__, "states": out,
+                          "warnings": numba_warnings}}))
     """
-    proc = _run_python(code, env=_clean_env(), timeout=300)
+    env = _clean_env()
+    if cache == "empty":
+        site = tmp_path / "site"
+        _copy_package(site)
+        env["PYTHONPATH"] = str(site)
+    proc = _run_python(code, env=env, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     child = json.loads(proc.stdout.strip().splitlines()[-1])
+    if cache == "empty":
+        assert child["package"].startswith(str(tmp_path))
+    assert child["warnings"] == []
     here = [_state(_determinism_fit(kind, params)) for kind, params in _DETERMINISM_CONFIGS]
-    assert child == json.loads(json.dumps(here))
+    assert child["states"] == json.loads(json.dumps(here))
 
 
 @pytest.fixture

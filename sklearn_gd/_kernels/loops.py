@@ -10,9 +10,9 @@ serves every loss, optimizer and schedule, and a call unboxes few arguments.
 Three loops share the per-sample and per-coordinate pieces:
 
 * :func:`sgd_epoch`: one update per sample, the gradient fused into the update
-  (no gradient buffer). With CSR rows, plain SGD and at most an L2 penalty it
-  keeps the weights as ``scale * v`` so that an update costs O(non-zeros of the
-  row) rather than O(n_features);
+  (no gradient buffer). For plain SGD with at most an L2 penalty,
+  :func:`scaled_sgd_epoch` keeps the weights as ``scale * v`` so that an update
+  costs O(non-zeros of the row) rather than O(n_features);
 * :func:`minibatch_epoch`: accumulate ``batch_size`` rows, then one update;
 * :func:`batch_gradient` + :func:`batch_update`: the full-batch gradient of a
   block of rows (the driver sums a fixed number of blocks, possibly in
@@ -216,13 +216,10 @@ def sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, scores,
               codes, hyper):
     """One update per sample, in ``order``; returns (sum of weighted losses, t, status).
 
-    ``work`` is a zeroed (n_outputs, n_features + 1) buffer (left zeroed).
+    ``work`` is a zeroed (n_outputs, n_features + 1) buffer (left zeroed). Plain
+    SGD without L1 or clipping has the faster :func:`scaled_sgd_epoch` (see
+    :func:`sgd_epoch_kernel`).
     """
-    plain = codes[C_OPTIMIZER] == OPT_SGD and hyper[H_L1] == 0.0 \
-        and hyper[H_CLIP_VALUE] == 0.0 and hyper[H_CLIP_NORM] == 0.0
-    if plain:
-        return _scaled_sgd_epoch(rows, targets, sample_weight, order, params, scores, dscores,
-                                 t, codes, hyper)
     n = order.shape[0]
     n_out = params.shape[0]
     n_features = params.shape[1] - 1
@@ -270,14 +267,30 @@ def sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, scores,
     return loss_sum, t, STATUS_OK
 
 
-@_inline
-def _scaled_sgd_epoch(rows, targets, sample_weight, order, params, scores, dscores, t, codes,
-                      hyper):
+def sgd_epoch_kernel(codes, hyper):
+    """The one-sample loop for this configuration: :func:`scaled_sgd_epoch` or :func:`sgd_epoch`.
+
+    Chosen in Python rather than by a branch inside ``sgd_epoch``: a kernel
+    called from another is compiled in both contexts, and with fastmath the two
+    copies could round differently (a fresh process and one loading the cache
+    then disagreed in the last bits).
+    """
+    if codes[C_OPTIMIZER] == OPT_SGD and hyper[H_L1] == 0.0 \
+            and hyper[H_CLIP_VALUE] == 0.0 and hyper[H_CLIP_NORM] == 0.0:
+        return scaled_sgd_epoch
+    return sgd_epoch
+
+
+@_jit
+def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, scores,
+                     dscores, t, codes, hyper):
     """Plain SGD with L2 in O(non-zeros of the row) per update.
 
     The weights are kept as ``scale * v``: the L2 shrinkage of every weight is
     a change of ``scale``, and the loss gradient touches only the row's
     non-zero columns of ``v`` (all columns for dense rows, still one pass).
+    Takes the same arguments as :func:`sgd_epoch` (it needs no moments or
+    ``work``).
     """
     n = order.shape[0]
     n_out = params.shape[0]

@@ -111,7 +111,12 @@ def margin_loss(code, p, y, epsilon, quantile, gamma):
     # Classification: y in {-1, +1}, margin z = y * p.
     z = y * p
     if code == LOSS_LOG:
-        return softplus(-z), -y * sigmoid(-z)
+        # softplus(-z) and sigmoid(-z) from one exp (it is most of the loss's cost).
+        if z > 0.0:
+            e = math.exp(-z)
+            return math.log1p(e), -y * e / (1.0 + e)
+        e = math.exp(z)
+        return math.log1p(e) - z, -y / (1.0 + e)
     if code == LOSS_HINGE:
         if z < 1.0:
             return 1.0 - z, -y
