@@ -749,6 +749,25 @@ def _divergence_data():
     return X, X @ rng.standard_normal(5) + 0.1 * rng.standard_normal(100)
 
 
+@pytest.mark.parametrize("solver", ["stochastic", "minibatch"])
+def test_partial_fit_on_a_long_chunk_reports_a_diverging_last_update(solver):
+    """partial_fit checks the last update of a chunk on its first 256 rows only
+    (sklearn_gd._base._STREAM_CHECK_ROWS); a blow-up must still be caught on a
+    chunk four times as long, with the model left as it was."""
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((1024, 5))
+    y = X @ rng.standard_normal(5)
+    est = GDRegressor(solver=solver, optimizer="sgd", eta0=1e-3, penalty=None,
+                      batch_size=1024, random_state=0).partial_fit(X, y)
+    before = est.coef_.copy()
+    est.set_params(eta0=1e6)
+    # One mini-batch per chunk: only the check after the last update can see it.
+    match = "last update" if solver == "minibatch" else "diverged"
+    with pytest.raises(DivergenceError, match=match):
+        est.partial_fit(X, y)
+    np.testing.assert_array_equal(est.coef_, before)
+
+
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_huge_learning_rate_diverges_in_the_first_epoch(solver):
     """eta0=1e6 blows up in the first epoch's updates; the error names that epoch."""
