@@ -113,7 +113,7 @@ def scores_loss(scores, targets, i, dscores, codes, hyper):
 
 
 # -------------------------------------------------------------- updates
-@_jit
+@_inline
 def update_coordinate(w, g, m1, m2, penalised, lr, bias1, bias2, codes, hyper):
     """Optimizer step on one parameter from its loss gradient ``g``.
 
