@@ -69,6 +69,19 @@ def _focal_factor(q, log_p, gamma):
     return (q**gamma) * (gamma * ratio - 1.0)
 
 
+@_inline
+def log_loss(z, y):
+    """(loss, d loss / d p) of the logistic loss at margin ``z = y * p``.
+
+    softplus(-z) and sigmoid(-z) from one exp (it is most of the loss's cost).
+    """
+    if z > 0.0:
+        e = math.exp(-z)
+        return math.log1p(e), -y * e / (1.0 + e)
+    e = math.exp(z)
+    return math.log1p(e) - z, -y / (1.0 + e)
+
+
 @_jit
 def margin_loss(code, p, y, epsilon, quantile, gamma):
     """Return (loss, d loss / d p) for one score ``p`` and target ``y``."""
@@ -111,12 +124,7 @@ def margin_loss(code, p, y, epsilon, quantile, gamma):
     # Classification: y in {-1, +1}, margin z = y * p.
     z = y * p
     if code == LOSS_LOG:
-        # softplus(-z) and sigmoid(-z) from one exp (it is most of the loss's cost).
-        if z > 0.0:
-            e = math.exp(-z)
-            return math.log1p(e), -y * e / (1.0 + e)
-        e = math.exp(z)
-        return math.log1p(e) - z, -y / (1.0 + e)
+        return log_loss(z, y)
     if code == LOSS_HINGE:
         if z < 1.0:
             return 1.0 - z, -y
@@ -202,7 +210,12 @@ def loss_and_dscores(code, multinomial, scores, targets, i, dscores, epsilon, qu
         return softmax_loss(code, scores, targets[i], dscores, gamma)
     total = 0.0
     for k in range(scores.shape[0]):
-        value, deriv = margin_loss(code, scores[k], targets[i, k], epsilon, quantile, gamma)
+        # The most used loss skips the call into the general margin_loss.
+        if code == LOSS_LOG:
+            value, deriv = log_loss(targets[i, k] * scores[k], targets[i, k])
+        else:
+            value, deriv = margin_loss(code, scores[k], targets[i, k], epsilon, quantile,
+                                       gamma)
         total += value
         dscores[k] = deriv
     return total
