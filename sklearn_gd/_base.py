@@ -347,7 +347,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """A new (n_outputs, n_features + 1) matrix of ``coef_`` and ``intercept_``."""
         coef = self.coef_
         n_outputs = 1 if coef.ndim == 1 else coef.shape[0]
-        params = np.empty((n_outputs, coef.shape[-1] + 1), dtype=coef.dtype if dtype is None else dtype)
+        if dtype is None:
+            dtype = coef.dtype
+        params = np.empty((n_outputs, coef.shape[-1] + 1), dtype=dtype)
         params[:, :-1] = coef
         params[:, -1] = self.intercept_
         return params
