@@ -620,11 +620,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             # Each loss is measured before the update it feeds, so the last
             # update of the run (all of it, for the batch loop) has not been
             # checked yet: one more pass measures the objective it left.
-            scratch = np.zeros_like(params)
-            buffers = (np.empty(params.shape[0]), np.empty(params.shape[0]))
-            final = K.batch_gradient(rows.data, targets, sample_weight, 0, rows.n_samples,
-                                     params, scratch, *buffers, codes, hyper) \
-                / total_weight + K.penalty_value(params, l2, l1)
+            final = _objective_of_rows(rows, targets, sample_weight, rows.n_samples,
+                                       total_weight, params, codes, hyper)
             if not final <= blowup:
                 if not recover or not checkpoints:
                     self._raise_divergence(state["epochs"] - 1, state["eta"],
@@ -879,15 +876,27 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         check_weight = float(sample_weight[:stop].sum()) if stop < n else total_weight
         if check_weight <= 0.0:
             stop, check_weight = n, total_weight
-        final = K.batch_gradient(rows.data, targets, sample_weight, 0, stop, params, work,
-                                 scores, dscores, codes, hyper) / check_weight \
-            + K.penalty_value(params, l2, l1)
+        final = _objective_of_rows(rows, targets, sample_weight, stop, check_weight, params,
+                                   codes, hyper)
         if not final <= blowup:
             self._raise_divergence(epoch, state["eta"],
                                    f"its last update took the objective to {final:.6g}")
         state["t"] = int(t)
         state["epochs"] = epoch + 1
         return [float(objective)], 1
+
+
+def _objective_of_rows(rows, targets, sample_weight, stop, weight, params, codes, hyper):
+    """Objective of ``params`` on rows [0, stop) of weight total ``weight``.
+
+    The check of the last update of a run (nothing is updated; the gradient
+    the pass also computes goes to a scratch buffer).
+    """
+    n_outputs = params.shape[0]
+    loss = K.batch_gradient(rows.data, targets, sample_weight, 0, stop, params,
+                            np.zeros(params.shape, dtype=params.dtype), np.empty(n_outputs),
+                            np.empty(n_outputs), codes, hyper)
+    return loss / weight + K.penalty_value(params, hyper[K.H_L2], hyper[K.H_L1])
 
 
 def _top_eigenvalue(X, sample_weight, fit_intercept, max_iter=20, rtol=1e-2,
