@@ -29,6 +29,7 @@ from ._batch import BatchEpoch
 from ._callbacks import CallbackSupportMixin, NoCallbacks, epoch_callbacks
 from ._kernels import loops as K
 from ._kernels import schedules as S
+from ._kernels.chunks import all_finite
 from ._kernels.losses import margin_loss
 from ._kernels.shuffle import shuffled_order
 from ._lbfgs import fit_lbfgs
@@ -400,7 +401,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         at a fraction of its cost, which otherwise dominates small chunks.
         Returns None whenever the input needs the general path (lists,
         DataFrames, sparse matrices, other dtypes or layouts, or anything
-        suspicious), which then raises the usual errors.
+        suspicious), which then raises the usual errors. Weights not given stay
+        None (unit weights, see ``_partial_fit_arrays``).
         """
         if type(X) is not np.ndarray or type(y) is not np.ndarray:
             return None
@@ -413,13 +415,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                 f"{self.n_features_in_} features as input."
             )
-        if n_samples == 0 or y.shape[0] != n_samples or not np.isfinite(X.sum()):
+        if n_samples == 0 or y.shape[0] != n_samples or not all_finite(X):
             return None
         if y.dtype.kind == "f" and not np.isfinite(y.sum()):
             return None
-        if sample_weight is None:
-            sample_weight = np.ones(n_samples, dtype=X.dtype)
-        else:
+        if sample_weight is not None:
             if type(sample_weight) is not np.ndarray or sample_weight.shape != (n_samples,) \
                     or sample_weight.dtype.kind != "f":
                 return None
@@ -789,10 +789,18 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return np.sort(train_idx), np.sort(val_idx)
 
     def _partial_fit_arrays(self, X, targets, sample_weight):
-        """One epoch over a chunk, continuing the stored optimizer state."""
+        """One epoch over a chunk, continuing the stored optimizer state.
+
+        ``sample_weight`` None means unit weights (no sums over them needed).
+        """
         dtype = X.dtype
         first = not hasattr(self, "coef_")
-        total = float(sample_weight.sum())
+        unit = sample_weight is None
+        if unit:
+            sample_weight = np.ones(X.shape[0], dtype=dtype)
+            total = float(X.shape[0])
+        else:
+            total = float(sample_weight.sum())
         self._check_param_combinations(partial=True)
         if first:
             self._reset_seed()
@@ -808,12 +816,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             if first:
                 self.loss_curve_, self.n_iter_ = [], 0
             return
-        sample_weight = _unit_mean(sample_weight, dtype)
+        if not unit:
+            sample_weight = _unit_mean(sample_weight, dtype)
         rows = _Rows(X)
         if first or getattr(self, "eta0_", None) is None or self.eta0 != "auto":
             self.eta0_ = self._resolve_eta0(rows, sample_weight, targets.shape[1])
         if self.solver != "batch" and self.on_divergence == "raise" and not self.verbose:
-            curve, n_epochs = self._stream_epoch(rows, targets, sample_weight, state)
+            curve, n_epochs = self._stream_epoch(rows, targets, sample_weight, state, unit)
         else:
             curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state, 1,
                                                stopping=False)
@@ -828,7 +837,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self.n_iter_ = (0 if first else self.n_iter_) + n_epochs
 
 
-    def _stream_epoch(self, rows, targets, sample_weight, state):
+    def _stream_epoch(self, rows, targets, sample_weight, state, unit=False):
         """``_run_epochs(max_iter=1)`` for the common ``partial_fit`` case, with little Python.
 
         A call on a small chunk is a few microseconds of kernel work, so the
@@ -837,7 +846,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         its cost. The kernels, the order of the updates and the two divergence
         checks are those of ``_run_epochs``, so the result is the same to the
         bit; ``partial_fit`` uses the general driver for the batch solver,
-        ``on_divergence="recover"`` and ``verbose``.
+        ``on_divergence="recover"`` and ``verbose``. ``unit`` says that the
+        weights are all 1 (their sums are then known).
         """
         params, m1, m2 = state["params"], state["first_moment"], state["second_moment"]
         n_outputs = params.shape[0]
@@ -862,7 +872,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             loss_sum, t, status = K.minibatch_epoch(
                 rows.data, targets, sample_weight, order, int(self._batch_rows(n)), params,
                 m1, m2, work, scores, dscores, int(state["t"]), codes, hyper)
-        total_weight = float(sample_weight.sum())
+        total_weight = float(n) if unit else float(sample_weight.sum())
         blowup = _BLOWUP * self._reference_objective(targets, sample_weight, codes,
                                                      total_weight)
         objective = loss_sum / total_weight + K.penalty_value(params, l2, l1)
@@ -873,7 +883,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         # doubled the cost of the call, and a blown-up model is off by orders of
         # magnitude on any sample of the rows.
         stop = min(n, _STREAM_CHECK_ROWS)
-        check_weight = float(sample_weight[:stop].sum()) if stop < n else total_weight
+        check_weight = total_weight if stop == n else \
+            float(stop) if unit else float(sample_weight[:stop].sum())
         if check_weight <= 0.0:
             stop, check_weight = n, total_weight
         final = _objective_of_rows(rows, targets, sample_weight, stop, check_weight, params,

@@ -14,6 +14,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._base import BaseGD, _supports_partial_fit, restore_on_error
 from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
+from ._kernels.chunks import encode_labels
 from ._registry import CLASSIFICATION_LOSSES
 
 _DTYPES = [np.float64, np.float32]
@@ -361,8 +362,17 @@ class GDClassifier(ClassifierMixin, BaseGD):
                 f"`classes={np.unique(classes).tolist()}` is not the same as on the first "
                 f"call to partial_fit, which declared {self.classes_.tolist()}."
             )
-        y_index = self._encode(y)
         n_classes = len(self.classes_)
+        if lean is not None and self.class_weight is None and y.dtype.kind in "iuf" \
+                and self.classes_.dtype.kind in "iuf":
+            targets = np.empty((y.shape[0], 1 if n_classes == 2 else n_classes), dtype=X.dtype)
+            if encode_labels(y, self.classes_, self._loss_info().multinomial, targets) < 0:
+                self._partial_fit_arrays(X, targets, sample_weight)
+                return self
+            # An unknown label: _encode below says which.
+        y_index = self._encode(y)
+        if sample_weight is None:
+            sample_weight = np.ones(y.shape[0], dtype=X.dtype)
         sample_weight = self._class_sample_weight(y_index, sample_weight, n_classes)
         self._partial_fit_arrays(X, self._targets(y_index, n_classes, X.dtype), sample_weight)
         return self

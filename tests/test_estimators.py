@@ -311,6 +311,54 @@ def test_partial_fit_unseen_label_is_named_and_changes_nothing():
     _assert_same_state(_snapshot(clf), before)
 
 
+@pytest.mark.parametrize("loss, dataset", [("log_loss", "breast_cancer"),
+                                           ("hinge", "iris"),
+                                           ("log_loss", "iris")])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_partial_fit_lean_route_equals_general_route(loss, dataset, dtype):
+    # NumPy chunks with numeric labels are checked and encoded by kernels
+    # (_kernels.chunks); lists take scikit-learn's validation and NumPy's
+    # encoding (so do Fortran-ordered arrays, which keep the dtype). Both must
+    # train the same model, to the bit: binary, one-vs-rest and multinomial
+    # targets, labels of another dtype than the classes.
+    Xtr, _, ytr, _ = _scaled(dataset)
+    Xtr = Xtr.astype(dtype)
+    classes = np.unique(ytr)
+    lean = GDClassifier(loss=loss, solver="stochastic", random_state=0)
+    general = GDClassifier(loss=loss, solver="stochastic", random_state=0)
+    for start in range(0, len(ytr) - 29, 30):
+        rows = slice(start, start + 30)
+        labels = ytr[rows].astype(np.int32) if start % 60 else ytr[rows]
+        lean.partial_fit(Xtr[rows], labels, classes=classes)
+        general.partial_fit(np.asfortranarray(Xtr[rows]), ytr[rows].tolist(),
+                            classes=classes.tolist())
+    assert lean.coef_.dtype == dtype
+    _assert_same_state(_snapshot(lean), _snapshot(general))
+
+
+@pytest.mark.parametrize("bad, message", [(np.nan, "NaN"), (np.inf, "infinity")])
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_partial_fit_non_finite_chunk_is_rejected_and_changes_nothing(Est, bad, message):
+    X, y = _data_for(Est)
+    est = _pf(Est(solver="stochastic", random_state=0), X[:100], y[:100])
+    before = _snapshot(est)
+    chunk = X[100:110].copy()
+    chunk[3, 5] = bad
+    with pytest.raises(ValueError, match=message):
+        _pf(est, chunk, y[100:110])
+    _assert_same_state(_snapshot(est), before)
+
+
+def test_partial_fit_unseen_numeric_label_is_named():
+    X, y = _clf_data()
+    clf = GDClassifier(solver="stochastic", random_state=0)
+    clf.partial_fit(X[:100], y[:100], classes=[0, 1])
+    bad = y[100:110].copy()
+    bad[4] = 7
+    with pytest.raises(ValueError, match="labels not in classes_.*7"):
+        clf.partial_fit(X[100:110], bad)
+
+
 def test_partial_fit_failed_first_call_can_be_retried():
     Xtr, _, ytr, _ = _scaled("iris")
     clf = GDClassifier()

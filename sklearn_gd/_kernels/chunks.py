@@ -1,0 +1,51 @@
+"""Checks and label encoding of a ``partial_fit`` chunk, each in one pass.
+
+On small chunks the NumPy calls that check a chunk and turn its labels into
+the target matrix (a sum, ``isfinite``, ``searchsorted``, a comparison, ``any``,
+``where``, ``astype``) cost more than the epoch itself; these kernels do the
+same work in one call each. The estimators still route anything unusual
+through scikit-learn's validation, which raises the usual errors.
+"""
+
+from ._jit import kernel
+
+# Reassociation lets LLVM vectorise the sum; 'nnan'/'ninf' are left out because
+# the sum is there to be NaN when a value is NaN or infinite.
+_sum_kernel = kernel(fastmath={"reassoc", "nsz"}, error_model="numpy")
+
+
+@_sum_kernel
+def all_finite(X):
+    """True if no value of the 2-D array ``X`` is NaN or infinite."""
+    acc = 0.0
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            # x * 0 is 0 for finite x and NaN for NaN or +-inf.
+            acc += X[i, j] * 0.0
+    return acc == 0.0
+
+
+@kernel()
+def encode_labels(y, classes, multinomial, targets):
+    """Write the target rows of labels ``y``; return the index of an unknown label or -1.
+
+    ``targets`` has one column of +-1 for two classes, otherwise one column per
+    class: one-hot for multinomial losses, +-1 (one-vs-rest) otherwise.
+    """
+    n_classes = classes.shape[0]
+    low = 0.0 if multinomial else -1.0
+    for i in range(y.shape[0]):
+        c = -1
+        for k in range(n_classes):
+            if y[i] == classes[k]:
+                c = k
+                break
+        if c < 0:
+            return i
+        if n_classes == 2:
+            targets[i, 0] = 1.0 if c == 1 else -1.0
+        else:
+            for k in range(n_classes):
+                targets[i, k] = low
+            targets[i, c] = 1.0
+    return -1
