@@ -11,6 +11,7 @@ the parameter matrix back into ``coef_`` / ``intercept_``.
 """
 
 import functools
+import math
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -660,7 +661,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """
         bound = K.zero_model_bound(targets, sample_weight, bool(codes[K.C_MULTINOMIAL]))
         reference = bound / total_weight
-        return reference if np.isfinite(reference) else np.inf
+        return reference if math.isfinite(reference) else math.inf
 
     def _epoch_function(self, rows, targets, sample_weight, state, codes, hyper):
         """A closure ``(epoch, t) -> (loss_sum, t, status)`` running one epoch."""
@@ -797,7 +798,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         first = not hasattr(self, "coef_")
         unit = sample_weight is None
         if unit:
-            sample_weight = np.ones(X.shape[0], dtype=dtype)
+            # empty + fill: a third of np.ones's cost, which shows on small chunks.
+            sample_weight = np.empty(X.shape[0], dtype=dtype)
+            sample_weight.fill(1.0)
             total = float(X.shape[0])
         else:
             total = float(sample_weight.sum())
@@ -853,8 +856,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         n_outputs = params.shape[0]
         epoch = state["epochs"]
         if self.learning_rate != "adaptive":
+            milestones = self._milestones() if self.learning_rate == "step" else ()
             state["eta"] = S.epoch_learning_rate(self.learning_rate, self.eta0_, epoch,
-                                                 self.decay_rate, self._milestones())
+                                                 self.decay_rate, milestones)
         elif state["eta"] is None:
             state["eta"] = self.eta0_
         codes, hyper = self._kernel_config(n_outputs, state["eta"])
@@ -888,7 +892,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if check_weight <= 0.0:
             stop, check_weight = n, total_weight
         final = _objective_of_rows(rows, targets, sample_weight, stop, check_weight, params,
-                                   codes, hyper)
+                                   codes, hyper, scratch=(work, scores, dscores))
         if not final <= blowup:
             self._raise_divergence(epoch, state["eta"],
                                    f"its last update took the objective to {final:.6g}")
@@ -897,16 +901,21 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return [float(objective)], 1
 
 
-def _objective_of_rows(rows, targets, sample_weight, stop, weight, params, codes, hyper):
+def _objective_of_rows(rows, targets, sample_weight, stop, weight, params, codes, hyper,
+                       scratch=None):
     """Objective of ``params`` on rows [0, stop) of weight total ``weight``.
 
     The check of the last update of a run (nothing is updated; the gradient
-    the pass also computes goes to a scratch buffer).
+    the pass also computes goes to a scratch buffer). ``scratch`` may give the
+    buffers: one shaped like ``params`` and two of n_outputs.
     """
     n_outputs = params.shape[0]
-    loss = K.batch_gradient(rows.data, targets, sample_weight, 0, stop, params,
-                            np.zeros(params.shape, dtype=params.dtype), np.empty(n_outputs),
-                            np.empty(n_outputs), codes, hyper)
+    if scratch is None:
+        scratch = (np.empty(params.shape, dtype=params.dtype), np.empty(n_outputs),
+                   np.empty(n_outputs))
+    grad, scores, dscores = scratch
+    loss = K.batch_gradient(rows.data, targets, sample_weight, 0, stop, params, grad, scores,
+                            dscores, codes, hyper)
     return loss / weight + K.penalty_value(params, hyper[K.H_L2], hyper[K.H_L1])
 
 
