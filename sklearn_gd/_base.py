@@ -26,7 +26,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms, safe_sparse_dot
 
-from ._batch import BatchEpoch
+from ._batch import BatchEpoch, single_threaded_blas
 from ._callbacks import CallbackSupportMixin, NoCallbacks, epoch_callbacks
 from ._kernels import loops as K
 from ._kernels import schedules as S
@@ -738,26 +738,29 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         sample_weight = _unit_mean(sample_weight, dtype)
         rows = _Rows(X)
-        if self.optimizer in ("sgd", "momentum", "nesterov"):
-            _warn_if_badly_scaled(rows)
-        self.eta0_ = self._resolve_eta0(rows, sample_weight, n_outputs)
-        state["eta"] = None  # every fit restarts the schedule from eta0_
-        # L-BFGS opens one more sub-task than it runs iterations; recoveries redo
-        # epochs, so their count is not known in advance.
-        max_tasks = None if self.on_divergence == "recover" else \
-            self.max_iter + (self.optimizer == "lbfgs")
-        callbacks = epoch_callbacks(self, X, y if not self.early_stopping else None,
-                                    sample_weight, max_tasks)
-        try:
-            if self.optimizer == "lbfgs":
-                curve, n_epochs = fit_lbfgs(self, rows, targets, sample_weight, state,
-                                            self.max_iter, callbacks)
-            else:
-                curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state,
-                                                   self.max_iter, validation=validation,
-                                                   callbacks=callbacks)
-        finally:
-            callbacks.close(state["params"])
+        # The batch solver runs its own threads: BLAS (eta0's power iteration,
+        # early stopping's scores) must not leave workers spinning on their cores.
+        with single_threaded_blas(self.solver == "batch"):
+            if self.optimizer in ("sgd", "momentum", "nesterov"):
+                _warn_if_badly_scaled(rows)
+            self.eta0_ = self._resolve_eta0(rows, sample_weight, n_outputs)
+            state["eta"] = None  # every fit restarts the schedule from eta0_
+            # L-BFGS opens one more sub-task than it runs iterations; recoveries
+            # redo epochs, so their count is not known in advance.
+            max_tasks = None if self.on_divergence == "recover" else \
+                self.max_iter + (self.optimizer == "lbfgs")
+            callbacks = epoch_callbacks(self, X, y if not self.early_stopping else None,
+                                        sample_weight, max_tasks)
+            try:
+                if self.optimizer == "lbfgs":
+                    curve, n_epochs = fit_lbfgs(self, rows, targets, sample_weight, state,
+                                                self.max_iter, callbacks)
+                else:
+                    curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state,
+                                                       self.max_iter, validation=validation,
+                                                       callbacks=callbacks)
+            finally:
+                callbacks.close(state["params"])
         self._commit_state(state)
         self.loss_curve_ = curve
         self.n_iter_ = n_epochs

@@ -347,6 +347,34 @@ def _concurrent_jobs(solver):
     return jobs
 
 
+@pytest.mark.parametrize("solver, limited", [("batch", True), ("stochastic", False)])
+def test_batch_fit_limits_blas_threads_and_restores_them(solver, limited, monkeypatch):
+    # OpenBLAS workers left spinning by the eta0 power iteration took the core
+    # the batch solver's second block thread needed; fit limits BLAS to one
+    # thread for the batch solver, and only while it runs.
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return {pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+                if pool["user_api"] == "blas"}
+
+    if not blas_threads():
+        pytest.skip("NumPy reports no BLAS thread pool")
+    seen = []
+    original = sklearn_gd._base.BaseGD._resolve_eta0
+
+    def spy(self, *args, **kwargs):
+        seen.append(blas_threads())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(sklearn_gd._base.BaseGD, "_resolve_eta0", spy)
+    X, y = _classification(n_classes=2)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        GDClassifier(solver=solver, max_iter=3, tol=None).fit(X, y)
+        assert blas_threads() == {2}
+    assert seen == [{1} if limited else {2}]
+
+
 def _run_job(job):
     Est, params, X, y = job
     return _state(Est(**params).fit(X, y))
