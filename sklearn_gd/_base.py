@@ -21,7 +21,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms, safe_sparse_dot
@@ -771,6 +770,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         Falls back to a plain random split when the held-out share is too small
         to contain every class, rather than refusing to train.
         """
+        # Imported here: sklearn.model_selection adds ~65 ms to `import sklearn_gd`,
+        # and only early stopping needs it.
+        from sklearn.model_selection import train_test_split
+
         idx = np.arange(y.shape[0])
         stratify = y if is_classifier(self) else None
         try:
