@@ -87,6 +87,7 @@ class _Rows:
         self.is_sparse = sp.issparse(X)
         if self.is_sparse:
             X = X.tocsr()
+            _check_csr_structure(X)
             self.data = (_readonly(X.data),
                          _readonly(X.indices.astype(np.int32, copy=False)),
                          _readonly(X.indptr.astype(np.int64, copy=False)))
@@ -103,6 +104,26 @@ class _Rows:
 
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _check_csr_structure(X):
+    """Reject a CSR matrix whose indices or pointers point outside its arrays.
+
+    SciPy builds such matrices without complaint; the kernels index the
+    weights with the column indices unchecked (as unsigned integers, which is
+    faster), so a bad index would read or write outside the weights.
+    """
+    indptr = X.indptr
+    if indptr.shape[0] != X.shape[0] + 1 or indptr[0] != 0 \
+            or indptr[-1] > min(X.data.shape[0], X.indices.shape[0]) \
+            or np.any(np.diff(indptr) < 0):
+        raise ValueError("The sparse matrix X has an invalid row pointer array (indptr).")
+    indices = X.indices[:indptr[-1]]
+    if indices.shape[0] and (indices.min() < 0 or indices.max() >= X.shape[1]):
+        raise ValueError(
+            f"The sparse matrix X has column indices outside [0, {X.shape[1]}): "
+            f"from {indices.min()} to {indices.max()}."
+        )
 
 
 def _readonly(a):

@@ -649,6 +649,23 @@ def test_dtype_is_preserved(Est, method, dtype):
     assert_allclose(est.coef_, ref.coef_, rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.parametrize("bad_index", [-1, "n_features"])
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_sparse_column_index_out_of_range_is_rejected(Est, bad_index):
+    # SciPy builds such a matrix without complaint; the kernels index the
+    # weights with the column indices unchecked, so _Rows must refuse it.
+    X, y = _data_for(Est)
+    Xs = sp.csr_matrix(np.asarray(X)[:50])
+    Xs.indices[7] = Xs.shape[1] if bad_index == "n_features" else bad_index
+    with pytest.raises(ValueError, match="column indices outside"):
+        Est().fit(Xs, y[:50])
+    est = _pf(Est(solver="stochastic", random_state=0), np.asarray(X)[:50], y[:50])
+    before = _snapshot(est)
+    with pytest.raises(ValueError, match="column indices outside"):
+        _pf(est, Xs, y[:50])
+    _assert_same_state(_snapshot(est), before)
+
+
 @pytest.mark.parametrize("solver", ["batch", "minibatch", "stochastic"])
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_sparse_input_gives_dense_model(Est, solver):

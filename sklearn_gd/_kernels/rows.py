@@ -7,6 +7,7 @@ type, so each kernel is written once and Numba specialises it per row format
 throughput of the batch gradient: LLVM no longer vectorised the dense loops.
 """
 
+import numpy as np
 from numba import types
 from numba.extending import overload
 from numba.np.numpy_support import as_dtype
@@ -64,7 +65,7 @@ def _row_dot(rows, i, W, k):
         data, indices, indptr = rows
         acc = scalar(0.0)
         for p in range(indptr[i], indptr[i + 1]):
-            acc += data[p] * W[k, indices[p]]
+            acc += data[p] * W[k, np.uint64(indices[p])]
         return acc
     return sparse
 
@@ -83,7 +84,7 @@ def _row_axpy(rows, i, a, out, k):
         data, indices, indptr = rows
         b = scalar(a)
         for p in range(indptr[i], indptr[i + 1]):
-            out[k, indices[p]] += b * data[p]
+            out[k, np.uint64(indices[p])] += b * data[p]
     return sparse
 
 
