@@ -29,7 +29,7 @@ from ._batch import BatchEpoch, single_threaded_blas
 from ._callbacks import CallbackSupportMixin, NoCallbacks, epoch_callbacks
 from ._kernels import loops as K
 from ._kernels import schedules as S
-from ._kernels.chunks import all_finite
+from ._kernels.chunks import all_finite, column_sq_sums
 from ._kernels.losses import margin_loss
 from ._kernels.shuffle import shuffled_order
 from ._lbfgs import fit_lbfgs
@@ -993,12 +993,8 @@ _SCALE_SPREAD_WARNING = 1e4
 
 def _warn_if_badly_scaled(rows):
     """Warn when feature scales (root mean squares) span more than 1e4."""
-    if rows.is_sparse:
-        data, indices, _ = rows.data
-        sq = np.bincount(indices, weights=np.square(data, dtype=np.float64),
-                         minlength=rows.n_features)
-    else:
-        sq = np.einsum("ij,ij->j", rows.data, rows.data, dtype=np.float64)
+    sq = np.empty(rows.n_features)
+    column_sq_sums(rows.data, rows.n_samples, sq)
     rms = np.sqrt(sq / max(rows.n_samples, 1))
     rms = rms[rms > 0]
     if rms.size > 1 and rms.max() > _SCALE_SPREAD_WARNING * rms.min():

@@ -1,13 +1,16 @@
-"""Checks and label encoding of a ``partial_fit`` chunk, each in one pass.
+"""Passes that check training data rather than train on it, one call each.
 
-On small chunks the NumPy calls that check a chunk and turn its labels into
-the target matrix (a sum, ``isfinite``, ``searchsorted``, a comparison, ``any``,
-``where``, ``astype``) cost more than the epoch itself; these kernels do the
-same work in one call each. The estimators still route anything unusual
-through scikit-learn's validation, which raises the usual errors.
+On small ``partial_fit`` chunks the NumPy calls that check a chunk and turn
+its labels into the target matrix (a sum, ``isfinite``, ``searchsorted``, a
+comparison, ``any``, ``where``, ``astype``) cost more than the epoch itself;
+:func:`all_finite` and :func:`encode_labels` do that work in one call each.
+The estimators still route anything unusual through scikit-learn's
+validation, which raises the usual errors. :func:`column_sq_sums` feeds the
+feature-scale warning of ``fit``.
 """
 
 from ._jit import kernel
+from .rows import row_add_squares
 
 # Reassociation lets LLVM vectorise the sum; 'nnan'/'ninf' are left out because
 # the sum is there to be NaN when a value is NaN or infinite.
@@ -49,3 +52,16 @@ def encode_labels(y, classes, multinomial, targets):
                 targets[i, k] = low
             targets[i, c] = 1.0
     return -1
+
+
+@kernel()
+def column_sq_sums(rows, n_samples, out):
+    """out[j] = sum over the n_samples rows of x_ij ** 2 (dense or CSR; float64 ``out``).
+
+    One pass over the stored values: for CSR data ``np.bincount`` with
+    weights took 95 ms on 5 million non-zeros, and ``np.einsum`` 23 ms on
+    200,000 x 100 dense rows.
+    """
+    out[:] = 0.0
+    for i in range(n_samples):
+        row_add_squares(rows, i, out)

@@ -39,6 +39,10 @@ def row_sq_norm(rows, i):
     """||x_i||^2."""
 
 
+def row_add_squares(rows, i, out):
+    """out[j] += x_ij ** 2 for every column j (float64 ``out``)."""
+
+
 def prefetch_row(rows, i):
     """Ask for the cache lines of row i ahead of its use."""
 
@@ -119,6 +123,23 @@ def _row_sq_norm(rows, i):
         for p in range(indptr[i], indptr[i + 1]):
             acc += data[p] * data[p]
         return acc
+    return sparse
+
+
+@overload(row_add_squares, jit_options=_OPTIONS, inline="always")
+def _row_add_squares(rows, i, out):
+    if _is_dense(rows):
+        def dense(rows, i, out):
+            for j in range(rows.shape[1]):
+                x = float(rows[i, j])
+                out[j] += x * x
+        return dense
+
+    def sparse(rows, i, out):
+        data, indices, indptr = rows
+        for p in range(indptr[i], indptr[i + 1]):
+            x = float(data[p])
+            out[np.uint64(indices[p])] += x * x
     return sparse
 
 
