@@ -23,13 +23,13 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.extmath import row_norms, safe_sparse_dot
+from sklearn.utils.extmath import row_norms
 
-from ._batch import BatchEpoch, single_threaded_blas
+from ._batch import BatchEpoch
 from ._callbacks import CallbackSupportMixin, NoCallbacks, epoch_callbacks
 from ._kernels import loops as K
 from ._kernels import schedules as S
-from ._kernels.chunks import all_finite, column_sq_sums
+from ._kernels.chunks import all_finite, column_sq_sums, weighted_gram_product
 from ._kernels.losses import margin_loss
 from ._kernels.shuffle import shuffled_order
 from ._lbfgs import fit_lbfgs
@@ -258,7 +258,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             top_row = float(np.max((row_norms(X, squared=True) + float(self.fit_intercept))
                                    * sample_weight))
         if batch > 1 and n > 1:
-            full = _top_eigenvalue(X, sample_weight, self.fit_intercept)
+            full = _top_eigenvalue(rows, sample_weight, self.fit_intercept)
         if full is None:
             gram = top_row
         elif top_row is None:
@@ -758,29 +758,26 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         sample_weight = _unit_mean(sample_weight, dtype)
         rows = _Rows(X)
-        # The batch solver runs its own threads: BLAS (eta0's power iteration,
-        # early stopping's scores) must not leave workers spinning on their cores.
-        with single_threaded_blas(self.solver == "batch"):
-            if self.optimizer in ("sgd", "momentum", "nesterov"):
-                _warn_if_badly_scaled(rows)
-            self.eta0_ = self._resolve_eta0(rows, sample_weight, n_outputs)
-            state["eta"] = None  # every fit restarts the schedule from eta0_
-            # L-BFGS opens one more sub-task than it runs iterations; recoveries
-            # redo epochs, so their count is not known in advance.
-            max_tasks = None if self.on_divergence == "recover" else \
-                self.max_iter + (self.optimizer == "lbfgs")
-            callbacks = epoch_callbacks(self, X, y if not self.early_stopping else None,
-                                        sample_weight, max_tasks)
-            try:
-                if self.optimizer == "lbfgs":
-                    curve, n_epochs = fit_lbfgs(self, rows, targets, sample_weight, state,
-                                                self.max_iter, callbacks)
-                else:
-                    curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state,
-                                                       self.max_iter, validation=validation,
-                                                       callbacks=callbacks)
-            finally:
-                callbacks.close(state["params"])
+        if self.optimizer in ("sgd", "momentum", "nesterov"):
+            _warn_if_badly_scaled(rows)
+        self.eta0_ = self._resolve_eta0(rows, sample_weight, n_outputs)
+        state["eta"] = None  # every fit restarts the schedule from eta0_
+        # L-BFGS opens one more sub-task than it runs iterations; recoveries redo
+        # epochs, so their count is not known in advance.
+        max_tasks = None if self.on_divergence == "recover" else \
+            self.max_iter + (self.optimizer == "lbfgs")
+        callbacks = epoch_callbacks(self, X, y if not self.early_stopping else None,
+                                    sample_weight, max_tasks)
+        try:
+            if self.optimizer == "lbfgs":
+                curve, n_epochs = fit_lbfgs(self, rows, targets, sample_weight, state,
+                                            self.max_iter, callbacks)
+            else:
+                curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state,
+                                                   self.max_iter, validation=validation,
+                                                   callbacks=callbacks)
+        finally:
+            callbacks.close(state["params"])
         self._commit_state(state)
         self.loss_curve_ = curve
         self.n_iter_ = n_epochs
@@ -946,11 +943,13 @@ def _objective_of_rows(rows, targets, sample_weight, stop, weight, params, codes
     return loss / weight + K.penalty_value(params, hyper[K.H_L2], hyper[K.H_L1])
 
 
-def _top_eigenvalue(X, sample_weight, fit_intercept, max_iter=20, rtol=1e-2,
+def _top_eigenvalue(rows, sample_weight, fit_intercept, max_iter=20, rtol=1e-2,
                     max_rows=50_000):
     """Largest eigenvalue of [X, 1]^T diag(w) [X, 1] / n by power iteration.
 
-    Each iteration is two BLAS passes over the rows; above ``max_rows`` rows a
+    ``rows`` is a ``_Rows``. Each iteration is one pass over the rows
+    (``weighted_gram_product``, single-threaded and in a fixed order, so the
+    estimate does not depend on thread counts); above ``max_rows`` rows a
     fixed, evenly strided subset stands in for them (the matrix is a mean over
     rows). The estimate approaches the eigenvalue from below; components of
     eigenvalues below 0.9 of the top one shrink by 0.9**2 per iteration, so
@@ -958,23 +957,23 @@ def _top_eigenvalue(X, sample_weight, fit_intercept, max_iter=20, rtol=1e-2,
     The start vector and the subset are fixed, so the step size (and the
     model) does not depend on any random state.
     """
-    if X.shape[0] > max_rows:
-        stride = -(-X.shape[0] // max_rows)
-        X, sample_weight = X[::stride], sample_weight[::stride]
-    n, d = X.shape
+    n_rows = rows.n_samples
+    stride = -(-n_rows // max_rows) if n_rows > max_rows else 1
+    n = -(-n_rows // stride)
+    d = rows.n_features
     width = d + int(fit_intercept)
+    dtype = (rows.data[0] if rows.is_sparse else rows.data).dtype
+    sample_weight = np.asarray(sample_weight, dtype=dtype)
     v = np.random.RandomState(0).standard_normal(width)
     v /= np.linalg.norm(v)
+    v_rows = np.zeros((1, d + 1), dtype=dtype)
+    product = np.empty((1, d + 1), dtype=dtype)
     estimate = 0.0
     for _ in range(max_iter):
-        u = safe_sparse_dot(X, v[:d].astype(X.dtype, copy=False))
-        if fit_intercept:
-            u = u + v[d]
-        u = u * sample_weight
-        w = safe_sparse_dot(X.T, u).astype(np.float64, copy=False)
-        if fit_intercept:
-            w = np.append(w, np.sum(u, dtype=np.float64))
-        w /= n
+        v_rows[0, :width] = v
+        weighted_gram_product(rows.data, n_rows, stride, sample_weight, v_rows,
+                              bool(fit_intercept), product)
+        w = product[0, :width].astype(np.float64) / n
         norm = float(np.linalg.norm(w))
         if norm == 0.0 or not np.isfinite(norm):
             return norm

@@ -7,14 +7,12 @@ same blocks and the block sums are added in block order, so the model does not
 depend on the number of threads.
 """
 
-import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from joblib import effective_n_jobs
-from threadpoolctl import ThreadpoolController
 
 from ._kernels import loops as K
 
@@ -23,28 +21,6 @@ _PARALLEL_MIN_WORK = 1 << 18
 _N_BLOCKS = 8
 _POOL = None
 _POOL_LOCK = threading.Lock()
-
-
-_BLAS = None
-
-
-def single_threaded_blas(enabled=True):
-    """Context in which BLAS runs on one thread (a no-op if not ``enabled``).
-
-    OpenBLAS's idle workers spin for a while after each call, on the cores our
-    block threads need: after the BLAS power iteration that sets ``eta0``, the
-    first five batch epochs on 200,000 x 100 float64 ran at the serial speed
-    (22 ms instead of 12). scikit-learn's KMeans limits BLAS around its own
-    threads the same way. The controller is built once (it scans the loaded
-    libraries); a limit then costs about 15 us.
-    """
-    global _BLAS
-    if not enabled:
-        return contextlib.nullcontext()
-    with _POOL_LOCK:
-        if _BLAS is None:
-            _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
 
 
 def _thread_pool():

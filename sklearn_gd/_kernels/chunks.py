@@ -1,4 +1,4 @@
-"""Passes that check training data rather than train on it, one call each.
+"""Passes over training data that check or measure it rather than train on it.
 
 On small ``partial_fit`` chunks the NumPy calls that check a chunk and turn
 its labels into the target matrix (a sum, ``isfinite``, ``searchsorted``, a
@@ -6,11 +6,12 @@ comparison, ``any``, ``where``, ``astype``) cost more than the epoch itself;
 :func:`all_finite` and :func:`encode_labels` do that work in one call each.
 The estimators still route anything unusual through scikit-learn's
 validation, which raises the usual errors. :func:`column_sq_sums` feeds the
-feature-scale warning of ``fit``.
+feature-scale warning of ``fit``, :func:`weighted_gram_product` the power
+iteration that sets the batch step size.
 """
 
 from ._jit import kernel
-from .rows import row_add_squares
+from .rows import row_add_squares, row_axpy, row_dot
 
 # Reassociation lets LLVM vectorise the sum; 'nnan'/'ninf' are left out because
 # the sum is there to be NaN when a value is NaN or infinite.
@@ -65,3 +66,30 @@ def column_sq_sums(rows, n_samples, out):
     out[:] = 0.0
     for i in range(n_samples):
         row_add_squares(rows, i, out)
+
+
+# Reassociation lets LLVM vectorise the row dot products and sums, in a fixed
+# order for a given build (see loops._FASTMATH).
+_row_kernel = kernel(fastmath={"reassoc", "contract", "nsz", "arcp"}, error_model="numpy")
+
+
+@_row_kernel
+def weighted_gram_product(rows, n_samples, stride, sample_weight, v, fit_intercept, out):
+    """out[0] = sum of w_i (<x_i, v[0, :d]> + b) [x_i, c] over rows 0, stride, 2 stride, ...
+
+    with b = v[0, d] and c = 1 when ``fit_intercept``, else 0: the product of
+    the weighted Gram matrix of [X, 1] with ``v``, in one pass over the rows.
+    It replaced two BLAS calls per power iteration, whose multi-threaded sums
+    made the step size (and so the model) depend on BLAS's thread count, and
+    whose idle workers then spun on the cores the batch epochs needed.
+    """
+    n_features = v.shape[1] - 1
+    out[:, :] = 0.0
+    for i in range(0, n_samples, stride):
+        s = row_dot(rows, i, v, 0)
+        if fit_intercept:
+            s += v[0, n_features]
+        s *= sample_weight[i]
+        row_axpy(rows, i, s, out, 0)
+        if fit_intercept:
+            out[0, n_features] += s
