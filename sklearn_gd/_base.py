@@ -29,7 +29,7 @@ from ._batch import BatchEpoch
 from ._callbacks import CallbackSupportMixin, NoCallbacks, epoch_callbacks
 from ._kernels import loops as K
 from ._kernels import schedules as S
-from ._kernels.chunks import all_finite, column_sq_sums, weighted_gram_product
+from ._kernels.data_passes import all_finite, column_sq_sums, weighted_gram_product
 from ._kernels.losses import margin_loss
 from ._kernels.shuffle import shuffled_order
 from ._lbfgs import fit_lbfgs

@@ -14,7 +14,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._base import BaseGD, _supports_partial_fit, restore_on_error
 from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
-from ._kernels.chunks import encode_labels
+from ._kernels.data_passes import encode_labels
 from ._registry import CLASSIFICATION_LOSSES
 
 _DTYPES = [np.float64, np.float32]

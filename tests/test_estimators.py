@@ -317,7 +317,7 @@ def test_partial_fit_unseen_label_is_named_and_changes_nothing():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_partial_fit_lean_route_equals_general_route(loss, dataset, dtype):
     # NumPy chunks with numeric labels are checked and encoded by kernels
-    # (_kernels.chunks); lists take scikit-learn's validation and NumPy's
+    # (_kernels.data_passes); lists take scikit-learn's validation and NumPy's
     # encoding (so do Fortran-ordered arrays, which keep the dtype). Both must
     # train the same model, to the bit: binary, one-vs-rest and multinomial
     # targets, labels of another dtype than the classes.
