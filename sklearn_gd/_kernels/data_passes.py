@@ -11,6 +11,7 @@ iteration that sets the batch step size.
 """
 
 from ._jit import kernel
+from .loops import _FASTMATH
 from .rows import row_add_squares, row_axpy, row_dot
 
 # Reassociation lets LLVM vectorise the sum; 'nnan'/'ninf' are left out because
@@ -68,9 +69,8 @@ def column_sq_sums(rows, n_samples, out):
         row_add_squares(rows, i, out)
 
 
-# Reassociation lets LLVM vectorise the row dot products and sums, in a fixed
-# order for a given build (see loops._FASTMATH).
-_row_kernel = kernel(fastmath={"reassoc", "contract", "nsz", "arcp"}, error_model="numpy")
+# The epoch loops' flags: the row helpers are inlined with them.
+_row_kernel = kernel(fastmath=_FASTMATH, error_model="numpy")
 
 
 @_row_kernel
