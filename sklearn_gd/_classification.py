@@ -365,7 +365,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
         n_classes = len(self.classes_)
         if lean is not None and self.class_weight is None and y.dtype.kind in "iuf" \
                 and self.classes_.dtype.kind in "iuf":
-            targets = np.empty((y.shape[0], 1 if n_classes == 2 else n_classes), dtype=X.dtype)
+            targets = self._target_buffer(y.shape[0], 1 if n_classes == 2 else n_classes,
+                                          X.dtype)
             if encode_labels(y, self.classes_, self._loss_info().multinomial, targets) < 0:
                 self._partial_fit_arrays(X, targets, sample_weight)
                 return self
@@ -376,6 +377,18 @@ class GDClassifier(ClassifierMixin, BaseGD):
         sample_weight = self._class_sample_weight(y_index, sample_weight, n_classes)
         self._partial_fit_arrays(X, self._targets(y_index, n_classes, X.dtype), sample_weight)
         return self
+
+    def _target_buffer(self, n_samples, n_columns, dtype):
+        """The target matrix of a ``partial_fit`` chunk, kept for chunks of one shape.
+
+        ``encode_labels`` rewrites all of it, and no reference to a chunk's
+        targets outlives its call.
+        """
+        cached = self.__dict__.get("_target_cache")
+        if cached is None or cached.shape != (n_samples, n_columns) or cached.dtype != dtype:
+            cached = np.empty((n_samples, n_columns), dtype=dtype)
+            self._target_cache = cached
+        return cached
 
     # -------------------------------------------------------------- predict
     def decision_function(self, X: ArrayLike | spmatrix) -> np.ndarray:

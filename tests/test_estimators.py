@@ -336,6 +336,51 @@ def test_partial_fit_lean_route_equals_general_route(loss, dataset, dtype):
     _assert_same_state(_snapshot(lean), _snapshot(general))
 
 
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_partial_fit_stream_buffers_follow_changes_between_calls(Est):
+    # The lean stream keeps its scratch buffers, unit weights and target matrix
+    # from call to call. Chunks of changing length and dtype, a switch to the
+    # mini-batch loop (which leaves its last gradient in the buffer that the
+    # one-sample loop with L1 needs zeroed), shuffling switched off after
+    # shuffled epochs, and a new penalty must all train exactly as the general
+    # driver does (on_divergence="recover" takes it), which allocates afresh.
+    X, y = _data_for(Est)
+    params = dict(solver="stochastic", penalty="l1", alpha=1e-3, eta0=0.01,
+                  random_state=0)
+    lean = Est(**params)
+    general = Est(on_divergence="recover", **params)
+    steps = [(slice(0, 10), {}), (slice(10, 20), {}), (slice(20, 27), {}),
+             (slice(27, 37), {"solver": "minibatch", "batch_size": 4}),
+             (slice(37, 47), {"solver": "stochastic"}),
+             (slice(47, 57), {"shuffle": False}), (slice(57, 67), {}),
+             (slice(67, 77), {"penalty": "l2"}), (slice(77, 97), {})]
+    for i, (rows, changes) in enumerate(steps):
+        lean.set_params(**changes)
+        general.set_params(**changes)
+        # float32 chunks in the middle: another dtype of weights and targets.
+        Xc = X[rows].astype(np.float32) if i in (6, 7) else X[rows]
+        _pf(lean, Xc, y[rows])
+        _pf(general, Xc, y[rows])
+        _assert_same_state(_snapshot(lean), _snapshot(general))
+
+
+@pytest.mark.parametrize("Est, loss", [(GDRegressor, "squared_error"),
+                                       (GDClassifier, "squared_hinge")])
+def test_plain_sgd_failed_partial_fit_keeps_its_shared_moments(Est, loss):
+    # Plain SGD's moment arrays are passed to the kernels uncopied (they keep
+    # no moments); the L1 loop writes them back unchanged, and a diverging
+    # chunk must still leave the whole state as it was.
+    X, y = _data_for(Est)
+    params = dict(loss=loss, solver="stochastic", penalty="l1", eta0=0.5, random_state=0)
+    est = _pf(Est(**params), X[:100] * 0.01, y[:100])
+    moments = est.optimizer_state_["first_moment"]
+    before = _snapshot(est)
+    with pytest.raises(DivergenceError):
+        _pf(est, X[100:] * 1000.0, y[100:])
+    _assert_same_state(_snapshot(est), before)
+    assert not np.any(moments) and not np.any(est.optimizer_state_["second_moment"])
+
+
 @pytest.mark.parametrize("bad, message", [(np.nan, "NaN"), (np.inf, "infinity")])
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_partial_fit_non_finite_chunk_is_rejected_and_changes_nothing(Est, bad, message):
