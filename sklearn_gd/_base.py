@@ -981,8 +981,9 @@ def _objective_of_rows(rows, targets, sample_weight, stop, weight, params, codes
         scratch = (np.empty(params.shape, dtype=params.dtype), np.empty(n_outputs),
                    np.empty(n_outputs))
     grad, scores, dscores = scratch
-    loss = K.batch_gradient(rows.data, targets, sample_weight, 0, stop, params, grad, scores,
-                            dscores, codes, hyper)
+    gradient = K.batch_gradient_kernel(codes, n_outputs)
+    loss = gradient(rows.data, targets, sample_weight, 0, stop, params, grad, scores, dscores,
+                    codes, hyper)
     return loss / weight + K.penalty_value(params, hyper[K.H_L2], hyper[K.H_L1])
 
 

@@ -41,6 +41,7 @@ class BlockGradient:
 
     def __init__(self, rows, targets, sample_weight, params, codes, hyper, n_jobs):
         self.args = (rows.data, targets, sample_weight, params, codes, hyper)
+        self.batch_gradient = K.batch_gradient_kernel(codes, params.shape[0])
         n = self.n = rows.n_samples
         n_blocks = _N_BLOCKS if rows.nnz * params.shape[0] >= _PARALLEL_MIN_WORK else 1
         n_blocks = min(n_blocks, max(n, 1))
@@ -56,7 +57,7 @@ class BlockGradient:
         X, targets, sample_weight, params, codes, hyper = self.args
         for b in blocks:
             scores, dscores = self.buffers[b]
-            self.block_losses[b] = K.batch_gradient(
+            self.block_losses[b] = self.batch_gradient(
                 X, targets, sample_weight, int(self.bounds[b]), int(self.bounds[b + 1]),
                 params, self.grads[b], scores, dscores, codes, hyper)
 

@@ -15,7 +15,7 @@ How a step runs: the row chunks of X, the float targets and the sample
 weights (prepared chunk by chunk on the workers, exactly as ``fit`` prepares
 them) are persisted on the workers once. Each step then ships only the
 parameter matrix to the workers; every chunk's weighted loss sum and gradient
-sum come from the same Numba kernel ``fit`` uses (``batch_gradient``), are
+sum come from the same Numba kernel ``fit`` uses (``batch_gradient_kernel``), are
 added up in a fixed-shape tree of tasks (so the result does not depend on
 which worker finishes first), and the client applies the optimizer step with
 ``batch_update``. The epoch loop itself is the estimator's own
@@ -397,8 +397,9 @@ def _block_gradient(X, targets, sample_weight, step):
     grad = np.zeros_like(params)
     scores = np.empty(params.shape[0])
     dscores = np.empty(params.shape[0])
-    loss = K.batch_gradient(rows.data, targets, sample_weight, 0, rows.n_samples, params,
-                            grad, scores, dscores, codes, hyper)
+    gradient = K.batch_gradient_kernel(codes, params.shape[0])
+    loss = gradient(rows.data, targets, sample_weight, 0, rows.n_samples, params, grad, scores,
+                    dscores, codes, hyper)
     return float(loss), grad
 
 

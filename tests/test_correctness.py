@@ -930,3 +930,39 @@ def test_one_step_with_clipping(clip):
     start = np.hstack([coef0, intercept0[:, None]])
     penalty_grad = np.hstack([alpha * coef0, np.zeros((3, 1))])
     assert_allclose(_params(est), start - eta0 * (clipped + penalty_grad), rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("Est, loss", [(GDClassifier, name) for name in CLASSIFICATION_LOSSES]
+                         + [(GDRegressor, name) for name in REGRESSION_LOSSES])
+def test_single_score_gradient_equals_general_batch_gradient(Est, loss, dtype):
+    # One score column takes its own batch kernel (scores in registers); it
+    # must compute what the general kernel computes, for dense and CSR rows.
+    import scipy.sparse as sp
+
+    from sklearn_gd._base import _Rows
+    from sklearn_gd._kernels import loops as K
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 7).astype(dtype)
+    X[X < -0.5] = 0.0
+    targets = (np.sign(rng.randn(300)) if Est is GDClassifier else 3 * rng.randn(300))
+    targets = targets.astype(dtype).reshape(-1, 1)
+    sample_weight = rng.uniform(0.0, 2.0, 300).astype(dtype)
+    params = (0.5 * rng.randn(1, 8)).astype(dtype)
+    codes, hyper = Est(loss=loss)._kernel_config(1, 0.1)
+    single = K.batch_gradient_kernel(codes, 1)
+    assert single is K.single_score_gradient
+    assert K.batch_gradient_kernel(codes, 2) is K.batch_gradient
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    for data in (X, sp.csr_matrix(X)):
+        rows = _Rows(data).data
+        results = []
+        for kernel in (single, K.batch_gradient):
+            grad = np.empty_like(params)
+            loss_sum = kernel(rows, targets, sample_weight, 10, 290, params, grad,
+                              np.empty(1), np.empty(1), codes, hyper)
+            results.append((loss_sum, grad))
+        assert results[0][0] > 0.0
+        assert_allclose(results[0][0], results[1][0], rtol=rtol)
+        assert_allclose(results[0][1], results[1][1], rtol=rtol, atol=1e-6 * rtol)
