@@ -946,7 +946,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         total_weight = float(n) if unit else float(sample_weight.sum())
         blowup = _BLOWUP * self._reference_objective(targets, sample_weight, codes,
                                                      total_weight)
-        objective = loss_sum / total_weight + K.penalty_value(params, l2, l1)
+        penalty = K.penalty_value(params, l2, l1)
+        objective = loss_sum / total_weight + penalty
         if status == K.STATUS_DIVERGED or not objective <= blowup:
             self._raise_divergence(epoch, state["eta"])
         # As in _run_epochs, the objective the last update left, but measured on
@@ -959,7 +960,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if check_weight <= 0.0:
             stop, check_weight = n, total_weight
         final = _objective_of_rows(rows, targets, sample_weight, stop, check_weight, params,
-                                   codes, hyper, scratch=(check_grad, scores, dscores))
+                                   codes, hyper, scratch=(check_grad, scores, dscores),
+                                   penalty=penalty)
         if not final <= blowup:
             self._raise_divergence(epoch, state["eta"],
                                    f"its last update took the objective to {final:.6g}")
@@ -969,12 +971,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
 
 def _objective_of_rows(rows, targets, sample_weight, stop, weight, params, codes, hyper,
-                       scratch=None):
+                       scratch=None, penalty=None):
     """Objective of ``params`` on rows [0, stop) of weight total ``weight``.
 
     The check of the last update of a run (nothing is updated; the gradient
     the pass also computes goes to a scratch buffer). ``scratch`` may give the
-    buffers: one shaped like ``params`` and two of n_outputs.
+    buffers: one shaped like ``params`` and two of n_outputs; ``penalty`` the
+    penalty of ``params``, if the caller has it already.
     """
     n_outputs = params.shape[0]
     if scratch is None:
@@ -984,7 +987,9 @@ def _objective_of_rows(rows, targets, sample_weight, stop, weight, params, codes
     gradient = K.batch_gradient_kernel(codes, n_outputs)
     loss = gradient(rows.data, targets, sample_weight, 0, stop, params, grad, scores, dscores,
                     codes, hyper)
-    return loss / weight + K.penalty_value(params, hyper[K.H_L2], hyper[K.H_L1])
+    if penalty is None:
+        penalty = K.penalty_value(params, hyper[K.H_L2], hyper[K.H_L1])
+    return loss / weight + penalty
 
 
 def _top_eigenvalue(rows, sample_weight, fit_intercept, max_iter=20, rtol=1e-2,
