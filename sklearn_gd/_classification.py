@@ -11,7 +11,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._base import BaseGD, _supports_partial_fit, restore_on_error
+from ._base import BaseGD, _kept_buffers, _supports_partial_fit, restore_on_error
 from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 from ._kernels.data_passes import encode_labels
@@ -384,11 +384,9 @@ class GDClassifier(ClassifierMixin, BaseGD):
         ``encode_labels`` rewrites all of it, and no reference to a chunk's
         targets outlives its call.
         """
-        cached = self.__dict__.get("_target_cache")
-        if cached is None or cached.shape != (n_samples, n_columns) or cached.dtype != dtype:
-            cached = np.empty((n_samples, n_columns), dtype=dtype)
-            self._target_cache = cached
-        return cached
+        targets, _ = _kept_buffers(self, "_target_cache", (n_samples, n_columns, dtype),
+                                   lambda: np.empty((n_samples, n_columns), dtype=dtype))
+        return targets
 
     # -------------------------------------------------------------- predict
     def decision_function(self, X: ArrayLike | spmatrix) -> np.ndarray:

@@ -1196,3 +1196,32 @@ def test_early_stopping_stops_early(Est, solver):
     full = Est(early_stopping=False, tol=None, **{**params, "max_iter": est.n_iter_ + 3})
     full.fit(X, y)
     assert full.n_iter_ == est.n_iter_ + 3
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_partial_fit_scratch_stays_out_of_pickles_and_large_chunks(Est):
+    # Buffers kept between partial_fit calls are scratch: a pickle leaves them
+    # out (and the unpickled model continues identically), and chunks too
+    # large for allocation to matter keep none.
+    from sklearn_gd._base import _KEEP_BUFFER_ROWS, _KEPT_BUFFER_NAMES
+
+    X, y = _data_for(Est)
+    est = _pf(Est(solver="stochastic", random_state=0), X[:10], y[:10])
+    _pf(est, X[10:20], y[10:20])
+    assert "_stream_buffers" in est.__dict__ and "_unit_weight_cache" in est.__dict__
+    copy = pickle.loads(pickle.dumps(est))
+    assert not set(_KEPT_BUFFER_NAMES) & set(copy.__dict__)
+    assert set(_KEPT_BUFFER_NAMES) & set(est.__dict__)  # the original keeps its own
+    _pf(est, X[20:30], y[20:30])
+    _pf(copy, X[20:30], y[20:30])
+    _assert_same_state(_snapshot(est), _snapshot(copy))
+
+    big = np.repeat(X, _KEEP_BUFFER_ROWS // len(X) + 1, axis=0)
+    big_y = np.repeat(y, _KEEP_BUFFER_ROWS // len(X) + 1)
+    assert len(big) > _KEEP_BUFFER_ROWS
+    fresh = Est(solver="stochastic", random_state=0)
+    _pf(fresh, big[:10], big_y[:10])
+    for name in _KEPT_BUFFER_NAMES:
+        fresh.__dict__.pop(name, None)
+    _pf(fresh, big, big_y)
+    assert not set(_KEPT_BUFFER_NAMES) & set(fresh.__dict__)
