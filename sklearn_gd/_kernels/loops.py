@@ -31,7 +31,7 @@ prefetched.
 import math
 
 from ._jit import kernel
-from .losses import LOSS_LOG, log_loss, loss_and_dscores, margin_loss
+from .losses import loss_and_dscores, score_loss
 from .optimizers import OPT_ADAM, OPT_ADAMW, OPT_SGD, optimizer_step
 from .prefetch import PREFETCH_DISTANCE, prefetch_array_item
 from .rows import prefetch_row, row_axpy, row_clear, row_dot, row_sq_norm
@@ -113,16 +113,6 @@ def scores_loss(scores, targets, i, dscores, codes, hyper):
     """Loss of sample i from its scores; d loss / d scores goes into ``dscores``."""
     return loss_and_dscores(codes[C_LOSS], codes[C_MULTINOMIAL] != 0, scores, targets, i,
                             dscores, hyper[H_EPSILON], hyper[H_QUANTILE], hyper[H_GAMMA])
-
-
-@_inline
-def single_score_loss(score, target, codes, hyper):
-    """(loss, d loss / d score) for one score column: ``scores_loss`` without arrays."""
-    code = codes[C_LOSS]
-    if code == LOSS_LOG:
-        return log_loss(target * score, target)
-    return margin_loss(code, score, target, hyper[H_EPSILON], hyper[H_QUANTILE],
-                       hyper[H_GAMMA])
 
 
 # -------------------------------------------------------------- updates
@@ -438,10 +428,12 @@ def single_score_gradient(rows, targets, sample_weight, start, stop, params, gra
     grad[:, :] = 0.0
     loss_sum = 0.0
     bias = params[0, n_features]
+    code, epsilon, quantile, gamma = codes[C_LOSS], hyper[H_EPSILON], hyper[H_QUANTILE], \
+        hyper[H_GAMMA]
     for i in range(start, stop):
         sw = sample_weight[i]
-        value, deriv = single_score_loss(float(row_dot(rows, i, params, 0) + bias),
-                                         float(targets[i, 0]), codes, hyper)
+        value, deriv = score_loss(code, float(row_dot(rows, i, params, 0) + bias),
+                                  float(targets[i, 0]), epsilon, quantile, gamma)
         loss_sum += sw * value
         a = sw * deriv
         if a != 0.0:

@@ -151,6 +151,14 @@ def margin_loss(code, p, y, epsilon, quantile, gamma):
 
 
 @_inline
+def score_loss(code, p, y, epsilon, quantile, gamma):
+    """:func:`margin_loss` for the loops: the most used loss skips the call into it."""
+    if code == LOSS_LOG:
+        return log_loss(y * p, y)
+    return margin_loss(code, p, y, epsilon, quantile, gamma)
+
+
+@_inline
 def softmax_loss(code, scores, target, dscores, gamma):
     """Multinomial log loss or focal loss on one row of scores.
 
@@ -210,12 +218,7 @@ def loss_and_dscores(code, multinomial, scores, targets, i, dscores, epsilon, qu
         return softmax_loss(code, scores, targets[i], dscores, gamma)
     total = 0.0
     for k in range(scores.shape[0]):
-        # The most used loss skips the call into the general margin_loss.
-        if code == LOSS_LOG:
-            value, deriv = log_loss(targets[i, k] * scores[k], targets[i, k])
-        else:
-            value, deriv = margin_loss(code, scores[k], targets[i, k], epsilon, quantile,
-                                       gamma)
+        value, deriv = score_loss(code, scores[k], targets[i, k], epsilon, quantile, gamma)
         total += value
         dscores[k] = deriv
     return total
