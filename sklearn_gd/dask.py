@@ -15,7 +15,7 @@ How a step runs: the row chunks of X, the float targets and the sample
 weights (prepared chunk by chunk on the workers, exactly as ``fit`` prepares
 them) are persisted on the workers once. Each step then ships only the
 parameter matrix to the workers; every chunk's weighted loss sum and gradient
-sum come from the same Numba kernel ``fit`` uses (``batch_gradient_kernel``), are
+sum come from the Numba kernel ``fit`` uses (chosen by ``batch_gradient_kernel``), are
 added up in a fixed-shape tree of tasks (so the result does not depend on
 which worker finishes first), and the client applies the optimizer step with
 ``batch_update``. The epoch loop itself is the estimator's own

@@ -420,9 +420,9 @@ def single_score_gradient(rows, targets, sample_weight, start, stop, params, gra
     The score and its derivative stay in registers instead of the ``scores``
     and ``dscores`` arrays (unused here; the arguments are those of
     :func:`batch_gradient`): on 200,000 x 100 rows a pass took 15-27 % less
-    time in float64 and 34-38 % less in float32. A branch for it inside
+    time in float64 and 29-38 % less in float32. A branch for it inside
     ``batch_gradient`` would inline the row helpers twice into one function,
-    which Numba's IR checks reject with a warning.
+    on which Numba's IR checks emit ``NumbaIRAssumptionWarning``.
     """
     n_features = params.shape[1] - 1
     grad[:, :] = 0.0
