@@ -10,6 +10,7 @@ turn ``y`` into a float target matrix of shape (n_samples, n_outputs) and turn
 the parameter matrix back into ``coef_`` / ``intercept_``.
 """
 
+import collections
 import functools
 import math
 import operator
@@ -26,8 +27,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms
 
-from ._batch import BatchEpoch
+from ._batch import BatchEpoch, FullGradient
 from ._callbacks import CallbackSupportMixin, NoCallbacks, epoch_callbacks
+from ._convergence import Convergence, Objective, Point, StoppingRule
 from ._kernels import loops as K
 from ._kernels import schedules as S
 from ._kernels.data_passes import all_finite, column_sq_sums, weighted_gram_product
@@ -538,12 +540,23 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _run_epochs(self, rows, targets, sample_weight, state, max_iter, *,
                     stopping=True, validation=None, callbacks=None,
-                    epoch_factory=None, reference=None, total_weight=None):
+                    epoch_factory=None, reference=None, total_weight=None,
+                    gradient_factory=None):
         """Train for up to ``max_iter`` epochs, updating ``state`` in place.
 
         ``sample_weight`` must already be scaled to mean 1 (see the kernels in
         ``_kernels.loops``). Returns the list of per-epoch objectives and the
-        number of epochs run.
+        number of epochs run; ``state["convergence"]`` says how the run ended
+        (a :class:`~sklearn_gd._convergence.Convergence`).
+
+        With ``stopping`` and a ``tol``, a run ends early only on a
+        certificate (see ``_convergence``): the batch loop measures the
+        gradient at every epoch's start for free; the stochastic loops, and
+        the non-smooth losses' aggregate test, check when the objective has
+        not fallen for ``n_iter_no_change`` epochs. A failed check halves the
+        step size and training goes on. ``gradient_factory(codes, hyper)``
+        gives ``params -> (loss sum, gradient sum)`` over all the rows, for
+        data that is not in memory (``sklearn_gd.dask``).
         """
         callbacks = callbacks or NoCallbacks()
         params = state["params"]
@@ -560,12 +573,51 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         milestones = self._milestones()
         if total_weight is None:
             total_weight = float(sample_weight.sum())
+        batch = self.solver == "batch"
+        smooth = self._loss_info().smooth
+        adaptive = self.learning_rate == "adaptive"
+        certify = stopping and self.tol is not None and validation is None
+        early = stopping and self.tol is not None and validation is not None
+        objective_of = None
+        if certify:
+            if gradient_factory is None:
+                gradient_factory = functools.partial(FullGradient, rows, targets,
+                                                     sample_weight, params,
+                                                     n_jobs=self.n_jobs)
+            objective_of = Objective(gradient_factory(codes, hyper), total_weight, l2, l1,
+                                     bool(codes[K.C_FIT_INTERCEPT]))
+        rule = StoppingRule(self.tol, self.n_iter_no_change)
+        tol = rule.tol
+        window = collections.deque(maxlen=self.n_iter_no_change)
+        start_residual = None
+        if certify and (not batch or np.any(params != 0.0)):
+            # The residual is judged relative to its value at the start, or at
+            # the all-zero model for a warm start (which may begin near the optimum).
+            start_residual = objective_of.residual(objective_of.point(
+                params if not np.any(params != 0.0) else np.zeros_like(params)))
+        convergence = Convergence(False, "gradient" if smooth else "subgradient") \
+            if certify else Convergence(False, "validation" if early else "none")
+        step_scale = 1.0
+        step_cuts = 0
+
+        def cut_step(factor):
+            # Scales whatever sets the rate: the schedule's base, the carried
+            # rate of "adaptive", or the offset of "optimal" (which ignores eta0).
+            nonlocal step_scale
+            step_scale *= factor
+            state["eta"] *= factor
+            if self.learning_rate == "optimal":
+                elapsed = hyper[K.H_OPTIMAL_OFFSET] + state["t"]
+                hyper[K.H_OPTIMAL_OFFSET] = elapsed / factor - state["t"]
+
+        def accept(weights, residual, error):
+            params[...] = weights
+            return Convergence(True, convergence.criterion, residual / start_residual
+                               if start_residual else 0.0, error, step_cuts)
 
         curve = []
-        best = np.inf
-        stall = 0
         n_epochs = 0
-        converged = False
+        stopped = False
         if reference is None:
             reference = self._reference_objective(targets, sample_weight, codes, total_weight)
         recover = self.on_divergence == "recover"
@@ -586,17 +638,16 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     epochs_left)
 
         # A run can also diverge slowly, the objective rising epoch after epoch
-        # without ever blowing up, until the stall rule would call it converged:
-        # a run that ends _RISE times above its first epoch's objective counts as
-        # diverged (noise on unlearnable data moves it by far less; the zero
-        # model's objective is the floor, for first epochs that are nearly
-        # perfect), and recovery restarts it from here.
+        # without ever blowing up: a run that ends _RISE times above its first
+        # epoch's objective counts as diverged (noise on unlearnable data moves
+        # it by far less; the zero model's objective is the floor, for first
+        # epochs that are nearly perfect), and recovery restarts it from here.
         initial = checkpoint() if recover else None
         while epochs_left > 0:
             start = time.perf_counter()
             epoch = state["epochs"]
             if self.learning_rate != "adaptive":
-                state["eta"] = S.epoch_learning_rate(
+                state["eta"] = step_scale * S.epoch_learning_rate(
                     self.learning_rate, eta0, epoch, self.decay_rate, milestones
                 )
             hyper[K.H_ETA] = state["eta"]
@@ -606,13 +657,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             loss_sum, t, status = epoch_fn(epoch, state["t"])
             objective = loss_sum / total_weight + K.penalty_value(params, l2, l1)
             restart_from = None
+            reason = None
             if status == K.STATUS_DIVERGED or not objective <= blowup:
-                reason = None
-                if self.solver == "batch" and status != K.STATUS_DIVERGED and n_epochs:
+                if batch and status != K.STATUS_DIVERGED and n_epochs:
                     # The batch loss is measured before the step: the step that
                     # blew up was the previous epoch's.
                     epoch -= 1
-                restart_from = checkpoints[0] if self.solver == "batch" and checkpoints \
+                restart_from = checkpoints[0] if batch and checkpoints \
                     else checkpoints[-1] if checkpoints else None
                 callbacks.abandon_epoch()
             else:
@@ -629,38 +680,47 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                         f"{time.perf_counter() - start:.4f} s"
                     )
                 if stop_requested:
-                    converged = True
+                    stopped = True
                     break
-                stop = False
-                if stopping and not (self.tol is None and validation is None):
-                    current = objective if validation is None else \
-                        -self._validation_score(params, *validation)
-                    if current > best - (0.0 if self.tol is None else self.tol):
-                        stall += 1
-                    else:
-                        stall = 0
-                    best = min(best, current)
-                    if stall >= self.n_iter_no_change:
-                        if self.learning_rate == "adaptive" and state["eta"] > 1e-6:
-                            state["eta"] /= 5.0
-                            stall = 0
+                if certify:
+                    verdict, start_residual, certified = self._check_epoch(
+                        epoch_fn, params, objective_of, rule, window, objective,
+                        start_residual, batch, smooth)
+                    if verdict == "converged":
+                        convergence = accept(*certified)
+                        if self.verbose:
+                            print(f"Converged after {n_epochs} epochs: optimality residual "
+                                  f"{convergence.residual:.3g} of its start value.")
+                        break
+                    if verdict == "cut":
+                        step_cuts += 1
+                        if adaptive:
+                            # Its documented rule: divide by 5 when stalled.
+                            cut_step(0.2)
                         else:
-                            stop = True
-                ending = stop or epochs_left == 0
+                            cut_step(0.5)
+                            # Each cut waits longer before the next: a noisy or
+                            # non-smooth objective would otherwise halve the step
+                            # every few epochs until it froze far from the optimum.
+                            rule.patience = self.n_iter_no_change * (1 + step_cuts)
+                        rule.restart()
+                        window.clear()
+                    elif verdict == "stalled":
+                        rule.restart()
+                elif early and rule.observe(-self._validation_score(params, *validation)):
+                    stopped = True
+                    break
+                ending = epochs_left == 0
                 if not (ending and stopping and validation is None and len(curve) > 1
                         and curve[-1] > _RISE * max(curve[0], reference)):
-                    if stop:
-                        converged = True
-                        if self.verbose:
-                            print(f"Convergence after {n_epochs} epochs.")
-                        break
                     continue
                 reason = (f"the objective rose from {curve[0]:.6g} in its first epoch to "
                           f"{curve[-1]:.6g}")
                 restart_from = initial
-                best, stall = np.inf, 0
+                rule.restart()
+                window.clear()
             # Diverged: raise, or restore a checkpoint, cut the step size tenfold
-            # (the schedule's base too) and train on from there.
+            # and train on from there.
             if not recover or recoveries >= _MAX_RECOVERIES or restart_from is None:
                 self._raise_divergence(epoch, state["eta"], reason)
             saved, state["t"], state["epochs"], n_epochs, epochs_left = restart_from
@@ -669,9 +729,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             del curve[n_epochs:]
             checkpoints = []
             recoveries += 1
-            eta0 /= 10.0
-            self.eta0_ = eta0
-            state["eta"] /= 10.0
+            cut_step(0.1)
+            self.eta0_ = self.eta0_ / 10.0
             warnings.warn(
                 f"Training diverged in epoch {epoch + 1}"
                 f"{'' if reason is None else ' (' + reason + ')'}; restored the weights of "
@@ -680,12 +739,16 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 DivergenceWarning,
                 stacklevel=2,
             )
-        if epoch_factory is None and n_epochs:
+        if n_epochs and not convergence.converged and (epoch_factory is None or certify):
             # Each loss is measured before the update it feeds, so the last
             # update of the run (all of it, for the batch loop) has not been
             # checked yet: one more pass measures the objective it left.
-            final = _objective_of_rows(rows, targets, sample_weight, rows.n_samples,
-                                       total_weight, params, codes, hyper)
+            if certify:
+                final_point = objective_of.point(params)
+                final = objective_of.full_value(final_point)
+            else:
+                final = _objective_of_rows(rows, targets, sample_weight, rows.n_samples,
+                                           total_weight, params, codes, hyper)
             if not final <= blowup:
                 if not recover or not checkpoints:
                     self._raise_divergence(state["epochs"] - 1, state["eta"],
@@ -694,7 +757,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 for array, copy in zip(arrays, saved, strict=True):
                     array[...] = copy
                 del curve[n_epochs:]
-                self.eta0_ = eta0 / 10.0
+                self.eta0_ = self.eta0_ / 10.0
                 state["eta"] /= 10.0
                 warnings.warn(
                     f"The last epoch diverged (objective {final:.6g}); restored the weights "
@@ -702,14 +765,97 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     DivergenceWarning,
                     stacklevel=2,
                 )
-        if stopping and not converged and self.tol is not None and max_iter > 1:
-            warnings.warn(
-                "Maximum number of iteration reached before convergence. Consider "
-                "increasing max_iter to improve the fit.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+            elif certify and not stopped:
+                convergence = self._final_verdict(objective_of, final_point, window,
+                                                  start_residual, smooth, step_cuts)
+                if convergence.converged:
+                    params[...] = self._final_weights
+                elif max_iter >= 1:
+                    warnings.warn(
+                        f"Maximum number of iteration reached before convergence: the "
+                        f"optimality residual is {convergence.residual:.3g} of its value at "
+                        f"the start (tol={self.tol:g})"
+                        + (f", with a linearisation error of {convergence.error:.3g} of the "
+                           "objective" if convergence.error > tol else "")
+                        + f", after {step_cuts} halvings of the learning rate. Consider "
+                        "increasing max_iter, scaling the features, or optimizer='lbfgs' "
+                        "for a smooth loss.",
+                        ConvergenceWarning,
+                        stacklevel=2,
+                    )
+        state["convergence"] = convergence
         return curve, n_epochs
+
+    def _check_epoch(self, epoch_fn, params, objective_of, rule, window, objective,
+                     start_residual, batch, smooth):
+        """The stopping rule's verdict after an epoch.
+
+        Returns ``(verdict, start_residual, certified)``: verdict "go", "cut" (a
+        check failed), "stalled" (the batch objective of a smooth loss stopped
+        falling without rising: the step is not too long) or "converged", with
+        ``certified`` = (weights, residual, error) for the latter. The batch
+        loop's first epoch sets
+        ``start_residual`` when the caller had none.
+        """
+        tol = self.tol
+        if batch:
+            point = objective_of.point(*epoch_fn.last_gradient)
+            if start_residual is None:
+                start_residual = objective_of.residual(point)
+            window.append(point)
+            if smooth:
+                residual = objective_of.residual(point)
+                if residual <= tol * start_residual:
+                    return "converged", start_residual, (point.params, residual, 0.0)
+        else:
+            window.append(np.array(params, dtype=np.float64))
+        if not rule.observe(objective):
+            return "go", start_residual, None
+        if batch and smooth:
+            # Slow but steady descent keeps its step; a rise means it is too long.
+            return ("cut" if rule.rose else "stalled"), start_residual, None
+        if batch:
+            points = list(window)
+        elif smooth:
+            # The last iterate, and the mean of the last epochs' ends (their
+            # noise averages out): the better of the two.
+            candidates = [objective_of.point(window[-1])]
+            if len(window) > 1:
+                candidates.append(objective_of.point(np.mean(window, axis=0)))
+            points = [min(candidates, key=objective_of.residual)]
+        else:
+            points = [objective_of.point(w) for w in window]
+        weights, residual, error, at = objective_of.certify(points)
+        if residual <= tol * start_residual and \
+                error <= tol * max(abs(objective_of.full_value(at)), 1e-300):
+            return "converged", start_residual, (weights, residual, error)
+        return "cut", start_residual, None
+
+    def _final_verdict(self, objective_of, final_point, window, start_residual, smooth,
+                       step_cuts):
+        """Convergence at the end of a run that met no certificate on the way.
+
+        The returned weights (``_final_weights``) are the last iterate, or,
+        for a non-smooth loss, the mean of the last epochs' points when their
+        aggregate certificate holds.
+        """
+        tol = self.tol
+        scale = start_residual or 1.0
+        residual = objective_of.residual(final_point)
+        self._final_weights = final_point.params
+        if residual <= tol * scale:
+            return Convergence(True, "gradient" if smooth else "subgradient",
+                               residual / scale, 0.0, step_cuts)
+        error = 0.0
+        if not smooth and len(window) > 1 and isinstance(window[0], Point):
+            weights, aggregate, error, at = objective_of.certify(list(window))
+            if aggregate <= tol * scale and \
+                    error <= tol * max(abs(objective_of.full_value(at)), 1e-300):
+                self._final_weights = weights
+                return Convergence(True, "subgradient", aggregate / scale, error, step_cuts)
+            residual = min(residual, aggregate)
+        return Convergence(False, "gradient" if smooth else "subgradient", residual / scale,
+                           error, step_cuts)
 
     @staticmethod
     def _reference_objective(targets, sample_weight, codes, total_weight):
@@ -737,7 +883,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         if self.solver == "batch":
             return BatchEpoch(rows, targets, sample_weight, params, m1, m2, codes, hyper,
-                              self.n_jobs)
+                              self.n_jobs, restart=self._restarts_momentum(hyper))
 
         work = np.zeros_like(params)
         order = np.arange(n, dtype=np.int64)
@@ -756,6 +902,17 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                                      self._epoch_order(order, epoch), batch, params, m1, m2,
                                      work, scores, dscores, int(t), codes, hyper)
         return epoch_fn
+
+    def _restarts_momentum(self, hyper):
+        """Whether the batch loop restarts momentum (see ``_batch.restart_momentum``).
+
+        Heavy ball only: Nesterov's first step after a reset is
+        ``(1 + momentum)`` times the plain one, which repeated restarts turned
+        into a diverging run at the automatic step size. Not with L1: its
+        soft-threshold assumes the velocity's steady state (see
+        ``optimizers.py``), and restarts from zero velocity made it cycle.
+        """
+        return self.optimizer == "momentum" and hyper[K.H_L1] == 0.0
 
     def _raise_divergence(self, epoch, eta, reason=None):
         if reason is None:
@@ -824,6 +981,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self._commit_state(state)
         self.loss_curve_ = curve
         self.n_iter_ = n_epochs
+        self.convergence_ = state.get("convergence", Convergence(False, "lbfgs"))
 
     def _validation_split(self, y):
         """Indices (train, validation) for early stopping, stratified for classifiers.

@@ -110,13 +110,27 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         Maximum number of epochs (passes over the training data) in ``fit``.
 
     tol : float or None, default=1e-4
-        Training stops when the objective (or, with ``early_stopping``, the
-        validation score) has not improved by at least ``tol`` for
-        ``n_iter_no_change`` consecutive epochs. None disables it.
+        Convergence tolerance. ``fit`` stops only on a certificate: the
+        optimality residual of the objective (the norm of its gradient, or of
+        its minimum-norm subgradient with L1) at most ``tol`` times its value
+        at the start. The batch solver measures it every epoch at no extra
+        cost; the stochastic and mini-batch solvers check (one extra pass)
+        when the objective has not fallen by ``tol`` (relative) for
+        ``n_iter_no_change`` epochs, and halve the step size when the check
+        fails. Non-smooth losses ("hinge", "perceptron", "absolute_error",
+        "epsilon_insensitive", "quantile"), whose subgradient does not vanish
+        at the optimum, are certified by the mean of the last epochs'
+        subgradients, taken at the mean of their weights (which ``fit`` then
+        returns) together with its linearisation error, both within ``tol``.
+        A fit that ends without a certificate warns ``ConvergenceWarning``
+        saying how far it is; ``convergence_`` records it. With
+        ``early_stopping`` it is the improvement the validation score must
+        make. None disables stopping: every one of ``max_iter`` epochs runs.
 
     n_iter_no_change : int, default=5
-        Epochs without improvement before stopping (or, with the "adaptive"
-        schedule, before dividing the rate by 5).
+        Epochs without improvement of the objective before a certificate check
+        (and, with ``early_stopping``, of the validation score before
+        stopping); after each failed check the wait grows by as many epochs.
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified for
@@ -192,6 +206,15 @@ n_iter_ : int
         The step size the next epoch would start from (for the "adaptive"
         schedule, after any division its last epoch triggered; the per-update
         schedules "invscaling" and "optimal" scale it further per update).
+
+    convergence_ : Convergence
+        How the last ``fit`` ended: ``converged`` (the certificate met
+        ``tol``), ``criterion`` ("gradient", "subgradient", "lbfgs",
+        "validation" or "none"), ``residual`` (the optimality residual at the
+        returned weights relative to its start value), ``error`` (the
+        linearisation error of the subgradient test, relative to the
+        objective) and ``step_cuts`` (halvings of the step size after failed
+        checks).
 
     optimizer_state_ : dict
         ``"first_moment"`` and ``"second_moment"``: the optimizer's running

@@ -13,6 +13,7 @@ from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
 from ._batch import BlockGradient
+from ._convergence import Convergence
 from ._kernels import loops as K
 
 
@@ -73,6 +74,7 @@ def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callback
             ConvergenceWarning,
             stacklevel=2,
         )
+    state["convergence"] = Convergence(bool(result.status == 0 and tol is not None), "lbfgs")
     n_iter = int(result.nit)
     state["t"] += n_iter
     state["epochs"] += n_iter

@@ -28,29 +28,34 @@ class LossInfo:
     multinomial : bool
         Whether multi-class problems use a softmax over all classes (else
         one-vs-rest).
+    smooth : bool
+        Whether the derivative is continuous (and Lipschitz), so that the
+        gradient vanishes at the optimum and certifies it; non-smooth losses
+        use the aggregate-subgradient test (see ``_convergence``).
     """
 
     code: int
     curvature: float
     probabilistic: bool = False
     multinomial: bool = False
+    smooth: bool = True
 
 
 REGRESSION_LOSSES = {
     "squared_error": LossInfo(L.LOSS_SQUARED_ERROR, 1.0),
-    "absolute_error": LossInfo(L.LOSS_ABSOLUTE_ERROR, 1.0),
+    "absolute_error": LossInfo(L.LOSS_ABSOLUTE_ERROR, 1.0, smooth=False),
     "huber": LossInfo(L.LOSS_HUBER, 1.0),
-    "epsilon_insensitive": LossInfo(L.LOSS_EPSILON_INSENSITIVE, 1.0),
+    "epsilon_insensitive": LossInfo(L.LOSS_EPSILON_INSENSITIVE, 1.0, smooth=False),
     "squared_epsilon_insensitive": LossInfo(L.LOSS_SQUARED_EPSILON_INSENSITIVE, 2.0),
-    "quantile": LossInfo(L.LOSS_QUANTILE, 1.0),
+    "quantile": LossInfo(L.LOSS_QUANTILE, 1.0, smooth=False),
 }
 
 CLASSIFICATION_LOSSES = {
     "log_loss": LossInfo(L.LOSS_LOG, 0.25, probabilistic=True, multinomial=True),
-    "hinge": LossInfo(L.LOSS_HINGE, 1.0),
+    "hinge": LossInfo(L.LOSS_HINGE, 1.0, smooth=False),
     "squared_hinge": LossInfo(L.LOSS_SQUARED_HINGE, 2.0),
     "modified_huber": LossInfo(L.LOSS_MODIFIED_HUBER, 2.0, probabilistic=True),
-    "perceptron": LossInfo(L.LOSS_PERCEPTRON, 1.0),
+    "perceptron": LossInfo(L.LOSS_PERCEPTRON, 1.0, smooth=False),
     "focal": LossInfo(L.LOSS_FOCAL, 0.25, probabilistic=True, multinomial=True),
 }
 

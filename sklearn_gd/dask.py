@@ -57,6 +57,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ._base import BaseGD, _Rows, _top_eigenvalue
+from ._batch import restart_momentum
 from ._kernels import loops as K
 
 __all__ = ["fit_dask"]
@@ -263,14 +264,21 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
         bound = max(bound, unit_total * np.log(n_outputs))
     reference = bound / unit_total if np.isfinite(bound / unit_total) else np.inf
     def epoch_factory(rows, targets, sample_weight, state, codes, hyper):
-        return _DaskBatchEpoch(gradient, state, codes, hyper)
+        return _DaskBatchEpoch(gradient, state, codes, hyper,
+                               restart=est._restarts_momentum(hyper))
+
+    def gradient_factory(codes, hyper):
+        return lambda params: gradient(np.ascontiguousarray(params, dtype=dtype), codes,
+                                       hyper)
 
     curve, n_epochs = est._run_epochs(gradient, None, None, state, est.max_iter,
                                       epoch_factory=epoch_factory, reference=reference,
-                                      total_weight=unit_total)
+                                      total_weight=unit_total,
+                                      gradient_factory=gradient_factory)
     est._commit_state(state)
     est.loss_curve_ = curve
     est.n_iter_ = n_epochs
+    est.convergence_ = state["convergence"]
     est.n_features_in_ = n_features
     if columns is not None:
         est.feature_names_in_ = columns
@@ -527,8 +535,9 @@ class _DaskGradient:
 class _DaskBatchEpoch:
     """One full-batch step, as ``(epoch, t) -> (loss_sum, t, status)`` (cf. ``BatchEpoch``)."""
 
-    def __init__(self, gradient, state, codes, hyper):
+    def __init__(self, gradient, state, codes, hyper, restart=False):
         self.gradient = gradient
+        self.restart = restart
         self.params, self.m1, self.m2 = (state["params"], state["first_moment"],
                                          state["second_moment"])
         self.codes, self.hyper = codes, hyper
@@ -538,6 +547,10 @@ class _DaskBatchEpoch:
         if not np.isfinite(loss_sum):
             return loss_sum, t, K.STATUS_DIVERGED
         t = int(t) + 1
+        # As BatchEpoch's: the certificate of the weights before the step.
+        self.last_gradient = (self.params.copy(), loss_sum, grad.copy())
+        if self.restart:
+            restart_momentum(grad[None], self.m1)
         status = K.batch_update(self.params, grad[None], float(self.gradient.n_samples),
                                 self.m1, self.m2, t, self.codes, self.hyper)
         return loss_sum, t, status

@@ -1,0 +1,174 @@
+"""Certificates of optimality, and the stopping rule that asks for them.
+
+A fit may say it converged only when a certificate says it is near the
+minimum of the objective it defines; an objective that stopped falling (or
+rose, as momentum overshoot makes it) proves nothing. The objective is
+``F(w) = f(w) + l1 ||coef||_1`` with ``f`` the weighted mean loss plus the L2
+term.
+
+* Smooth losses: the optimality residual at one point ``w``: the gradient of
+  ``f`` plus the element of ``l1 d||coef||_1`` that makes the sum smallest
+  (the minimum-norm subgradient of F, zero exactly at the minimum).
+* Non-smooth losses (hinge, absolute, epsilon-insensitive, quantile,
+  perceptron) have no gradient that vanishes at the minimum: near it, the
+  subgradient jumps between the sides of the kinks. Their certificate is the
+  aggregate-subgradient test of bundle methods: over the last few points
+  ``w_k`` with subgradients ``g_k``, the mean ``g`` is an
+  ``eps``-subgradient of ``f`` at the mean point ``w``, with
+  ``eps = f(w) - mean_k(f(w_k) + g_k . (w - w_k)) >= 0`` (convexity), so
+  ``F(w) - min F <= eps + |r| * |w - w*|`` with ``r`` the residual of ``g``
+  as above. Both ``|r|`` (relative to its value at the start) and ``eps``
+  (relative to ``F(w)``) must be within ``tol``.
+
+Both reduce to the same code: a list of points, each with its objective and
+gradient, one pass at their mean when there are several.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """How a fit ended, as recorded in ``convergence_``.
+
+    Attributes
+    ----------
+    converged : bool
+        Whether the certificate met ``tol``.
+    criterion : str
+        "gradient" (smooth losses: minimum-norm gradient of the objective),
+        "subgradient" (non-smooth losses: aggregate subgradient and its
+        linearisation error), "validation" (``early_stopping``: the held-out
+        score stopped improving; says nothing about the training optimum),
+        "lbfgs" (SciPy's projected-gradient test) or "none" (``tol=None``:
+        no check was made).
+    residual : float
+        The optimality residual at the returned weights relative to its value
+        at the start of the fit (NaN when not measured).
+    error : float
+        For "subgradient", the linearisation error relative to the
+        objective; 0 otherwise.
+    step_cuts : int
+        How many times a failed check halved the learning rate.
+    """
+
+    converged: bool
+    criterion: str
+    residual: float = float("nan")
+    error: float = 0.0
+    step_cuts: int = 0
+
+
+def residual_norm(grad, params, l1, fit_intercept):
+    """Norm of the minimum-norm subgradient of ``f + l1 ||coef||_1`` given ``grad f``.
+
+    ``grad`` and ``params`` are (n_outputs, n_features + 1) float64 arrays whose
+    last column is the intercept's (left out when it is not fitted).
+    """
+    g = grad[:, :-1]
+    if l1 > 0.0:
+        w = params[:, :-1]
+        g = np.where(w != 0.0, g + l1 * np.sign(w),
+                     np.sign(g) * np.maximum(np.abs(g) - l1, 0.0))
+    sq = float(np.sum(g * g))
+    if fit_intercept:
+        sq += float(np.sum(grad[:, -1] ** 2))
+    return float(np.sqrt(sq))
+
+
+class Point:
+    """Weights with their smooth objective ``f`` and its gradient (float64 copies)."""
+
+    __slots__ = ("params", "value", "grad")
+
+    def __init__(self, params, value, grad):
+        self.params = np.array(params, dtype=np.float64)
+        self.value = float(value)
+        self.grad = np.asarray(grad, dtype=np.float64)
+
+
+class Objective:
+    """``f`` (mean loss plus the L2 term) and its gradient at any weights.
+
+    ``gradient(params) -> (weighted loss sum, gradient sum)`` is one pass over
+    the data (in memory or on a cluster); ``total_weight`` divides the sums.
+    """
+
+    def __init__(self, gradient, total_weight, l2, l1, fit_intercept):
+        self.gradient = gradient
+        self.total_weight = float(total_weight)
+        self.l2, self.l1 = float(l2), float(l1)
+        self.fit_intercept = bool(fit_intercept)
+
+    def point(self, params, loss_sum=None, grad_sum=None):
+        """A :class:`Point` at ``params``; the sums, when the caller has them, save a pass."""
+        if loss_sum is None:
+            loss_sum, grad_sum = self.gradient(params)
+        coef = np.asarray(params[:, :-1], dtype=np.float64)
+        grad = np.asarray(grad_sum, dtype=np.float64) / self.total_weight
+        grad[:, :-1] += self.l2 * coef
+        if not self.fit_intercept:
+            grad[:, -1] = 0.0
+        value = loss_sum / self.total_weight + 0.5 * self.l2 * float(np.sum(coef * coef))
+        return Point(params, value, grad)
+
+    def residual(self, point):
+        return residual_norm(point.grad, point.params, self.l1, self.fit_intercept)
+
+    def full_value(self, point):
+        return point.value + self.l1 * float(np.sum(np.abs(point.params[:, :-1])))
+
+    def certify(self, points):
+        """(weights, relative-free residual, linearisation error) of the mean of ``points``.
+
+        One point: its own residual and no error. Several: the aggregate
+        subgradient at their mean (one more pass), see the module docstring.
+        """
+        if len(points) == 1:
+            p = points[0]
+            return p.params, self.residual(p), 0.0, p
+        mean = np.mean([p.params for p in points], axis=0)
+        at_mean = self.point(mean)
+        g = np.mean([p.grad for p in points], axis=0)
+        model = np.mean([p.value + float(np.sum(p.grad * (mean - p.params)))
+                         for p in points])
+        error = max(at_mean.value - model, 0.0)
+        aggregate = Point(mean, at_mean.value, g)
+        return mean, self.residual(aggregate), error, at_mean
+
+
+class StoppingRule:
+    """Decides, epoch by epoch, when to look for a certificate and what a failed one means.
+
+    ``observe(objective)`` counts the epochs whose objective did not fall by
+    ``tol`` below the best so far (a rise counts as one of those, never as
+    convergence); after ``n_iter_no_change`` of them it answers True: time to
+    check. The caller then checks and either stops (certified) or cuts the
+    step and calls :meth:`restart`.
+    """
+
+    def __init__(self, tol, n_iter_no_change):
+        self.tol = 0.0 if tol is None else float(tol)
+        self.patience = int(n_iter_no_change)
+        self.restart()
+
+    def restart(self):
+        self.best = np.inf
+        self.last = np.inf
+        self.stall = 0
+        self.rose = False
+
+    def observe(self, objective):
+        scale = max(abs(self.best), 1.0) if np.isfinite(self.best) else 1.0
+        if objective > self.best - self.tol * scale:
+            self.stall += 1
+        else:
+            self.stall = 0
+        # Whether the objective went up since the last restart: for a
+        # deterministic (batch) objective, the sign of a step that is too long.
+        self.rose = self.rose or objective > self.last
+        self.last = objective
+        self.best = min(self.best, objective)
+        return self.stall >= self.patience
