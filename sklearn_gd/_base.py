@@ -29,7 +29,7 @@ from sklearn.utils.extmath import row_norms
 
 from ._batch import BatchEpoch, FullGradient
 from ._callbacks import CallbackSupportMixin, NoCallbacks, epoch_callbacks
-from ._convergence import Convergence, Objective, Point, StoppingRule
+from ._convergence import Aggregate, Convergence, Objective, Point, StoppingRule
 from ._kernels import loops as K
 from ._kernels import schedules as S
 from ._kernels.data_passes import all_finite, column_sq_sums, weighted_gram_product
@@ -589,6 +589,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         rule = StoppingRule(self.tol, self.n_iter_no_change)
         tol = rule.tol
         window = collections.deque(maxlen=self.n_iter_no_change)
+        aggregate = Aggregate()
         start_residual = None
         if certify and (not batch or np.any(params != 0.0)):
             # The residual is judged relative to its value at the start, or at
@@ -684,8 +685,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     break
                 if certify:
                     verdict, start_residual, certified = self._check_epoch(
-                        epoch_fn, params, objective_of, rule, window, objective,
-                        start_residual, batch, smooth)
+                        epoch_fn, params, objective_of, rule, window, aggregate,
+                        objective, start_residual, batch, smooth)
                     if verdict == "converged":
                         convergence = accept(*certified)
                         if self.verbose:
@@ -705,6 +706,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                             rule.patience = self.n_iter_no_change * (1 + step_cuts)
                         rule.restart()
                         window.clear()
+                        aggregate.clear()
                     elif verdict == "stalled":
                         rule.restart()
                 elif early and rule.observe(-self._validation_score(params, *validation)):
@@ -767,7 +769,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 )
             elif certify and not stopped:
                 convergence = self._final_verdict(objective_of, final_point, window,
-                                                  start_residual, smooth, step_cuts)
+                                                  aggregate, start_residual, smooth,
+                                                  step_cuts)
                 if convergence.converged:
                     params[...] = self._final_weights
                 elif max_iter >= 1:
@@ -786,8 +789,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         state["convergence"] = convergence
         return curve, n_epochs
 
-    def _check_epoch(self, epoch_fn, params, objective_of, rule, window, objective,
-                     start_residual, batch, smooth):
+    def _check_epoch(self, epoch_fn, params, objective_of, rule, window, aggregate,
+                     objective, start_residual, batch, smooth):
         """The stopping rule's verdict after an epoch.
 
         Returns ``(verdict, start_residual, certified)``: verdict "go", "cut" (a
@@ -803,6 +806,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             if start_residual is None:
                 start_residual = objective_of.residual(point)
             window.append(point)
+            if not smooth:
+                aggregate.add(point)
             if smooth:
                 residual = objective_of.residual(point)
                 if residual <= tol * start_residual:
@@ -815,8 +820,22 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             # Slow but steady descent keeps its step; a rise means it is too long.
             return ("cut" if rule.rose else "stalled"), start_residual, None
         if batch:
-            points = list(window)
-        elif smooth:
+            # The last few epochs, or all since the step was last cut: the
+            # better certificate of the two.
+            found = [objective_of.certify(list(window))]
+            if aggregate.count > len(window):
+                found.append(aggregate.certify(objective_of))
+            small_error = False
+            for weights, residual, error, at in found:
+                if error <= tol * max(abs(objective_of.full_value(at)), 1e-300):
+                    if residual <= tol * start_residual:
+                        return "converged", start_residual, (weights, residual, error)
+                    small_error = True
+            # A large linearisation error means the step swings too far; a small
+            # one with a large mean subgradient means the mean needs more epochs
+            # to cancel (cutting the step then only slows that down).
+            return ("stalled" if small_error else "cut"), start_residual, None
+        if smooth:
             # The last iterate, and the mean of the last epochs' ends (their
             # noise averages out): the better of the two.
             candidates = [objective_of.point(window[-1])]
@@ -831,8 +850,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             return "converged", start_residual, (weights, residual, error)
         return "cut", start_residual, None
 
-    def _final_verdict(self, objective_of, final_point, window, start_residual, smooth,
-                       step_cuts):
+    def _final_verdict(self, objective_of, final_point, window, aggregate, start_residual,
+                       smooth, step_cuts):
         """Convergence at the end of a run that met no certificate on the way.
 
         The returned weights (``_final_weights``) are the last iterate, or,
@@ -848,12 +867,16 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                                residual / scale, 0.0, step_cuts)
         error = 0.0
         if not smooth and len(window) > 1 and isinstance(window[0], Point):
-            weights, aggregate, error, at = objective_of.certify(list(window))
-            if aggregate <= tol * scale and \
-                    error <= tol * max(abs(objective_of.full_value(at)), 1e-300):
-                self._final_weights = weights
-                return Convergence(True, "subgradient", aggregate / scale, error, step_cuts)
-            residual = min(residual, aggregate)
+            found = [objective_of.certify(list(window))]
+            if aggregate.count > len(window):
+                found.append(aggregate.certify(objective_of))
+            for weights, mean_residual, mean_error, at in found:
+                if mean_residual <= tol * scale and \
+                        mean_error <= tol * max(abs(objective_of.full_value(at)), 1e-300):
+                    self._final_weights = weights
+                    return Convergence(True, "subgradient", mean_residual / scale, mean_error,
+                                       step_cuts)
+            residual, error = min((residual, error), *((r, e) for _, r, e, _ in found))
         return Convergence(False, "gradient" if smooth else "subgradient", residual / scale,
                            error, step_cuts)
 
