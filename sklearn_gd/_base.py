@@ -982,7 +982,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         sample_weight = _unit_mean(sample_weight, dtype)
         rows = _Rows(X)
         if self.optimizer in ("sgd", "momentum", "nesterov"):
-            _warn_if_badly_scaled(rows)
+            _warn_if_badly_scaled(rows, self.fit_intercept)
         self.eta0_ = self._resolve_eta0(rows, sample_weight, n_outputs)
         state["eta"] = None  # every fit restarts the schedule from eta0_
         # L-BFGS opens one more sub-task than it runs iterations; recoveries redo
@@ -1243,23 +1243,32 @@ def _top_eigenvalue(rows, sample_weight, fit_intercept, max_iter=20, rtol=1e-2,
 
 
 # Column scales further apart than this make first-order descent crawl along
-# the small ones (the step size is bounded by the large ones).
-_SCALE_SPREAD_WARNING = 1e4
+# the small ones (the step size is bounded by the large ones): a ratio r of
+# scales is a condition number of about r**2.
+_SCALE_SPREAD_WARNING = 1e3
 
 
-def _warn_if_badly_scaled(rows):
-    """Warn when feature scales (root mean squares) span more than 1e4."""
+def _warn_if_badly_scaled(rows, fit_intercept=False):
+    """Warn when feature scales (root mean squares) span a factor of 1e3 or more.
+
+    With ``fit_intercept`` the intercept's column of ones counts as a feature
+    of scale 1: features all scaled by 1e4 leave the intercept as slow as a
+    tiny feature would be.
+    """
     sq = np.empty(rows.n_features)
     column_sq_sums(rows.data, rows.n_samples, sq)
     rms = np.sqrt(sq / max(rows.n_samples, 1))
     rms = rms[rms > 0]
-    if rms.size > 1 and rms.max() > _SCALE_SPREAD_WARNING * rms.min():
+    if fit_intercept:
+        rms = np.append(rms, 1.0)
+    if rms.size > 1 and rms.max() >= _SCALE_SPREAD_WARNING * rms.min():
         warnings.warn(
             f"The features' scales span a factor of {rms.max() / rms.min():.3g} (root mean "
-            f"squares from {rms.min():.3g} to {rms.max():.3g}). Gradient descent with a "
-            "step size safe for the largest converges slowly along the smallest: scale "
-            "the features (e.g. StandardScaler in a Pipeline), or use an adaptive "
-            "optimizer ('adam', 'adagrad') or optimizer='lbfgs'.",
+            f"squares from {rms.min():.3g} to {rms.max():.3g}"
+            + (", the intercept's column of ones counting as 1" if fit_intercept else "")
+            + "). Gradient descent with a step size safe for the largest converges slowly "
+            "along the smallest: scale the features (e.g. StandardScaler in a Pipeline), "
+            "or use an adaptive optimizer ('adam', 'adagrad') or optimizer='lbfgs'.",
             UserWarning,
             stacklevel=2,
         )

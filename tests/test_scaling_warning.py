@@ -29,3 +29,16 @@ def test_no_warning_for_moderate_spread_or_scale_free_optimizers(params):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         GDRegressor(max_iter=3, tol=None, **params).fit(X, y)
+
+
+def test_warns_when_every_feature_dwarfs_the_intercept():
+    """All columns scaled by 1e4: no spread among them, but the intercept's column of
+    ones is 1e4 times smaller; the fit crawls there (it used to end silently, R^2 -3.8)."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 4)
+    y = X @ np.ones(4) + 50.0
+    with pytest.warns(UserWarning, match="intercept's column of ones"):
+        GDRegressor(max_iter=3, tol=None).fit(X * 1e4, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GDRegressor(max_iter=3, tol=None, fit_intercept=False).fit(X * 1e4, y)
