@@ -5,8 +5,8 @@ Public names: :class:`GDRegressor`, :class:`GDClassifier` and
 :func:`plot_loss_curves` (matplotlib is imported only when it is called).
 """
 
-from ._base import DivergenceError, DivergenceWarning
 from ._classification import GDClassifier
+from ._driver import DivergenceError, DivergenceWarning
 from ._regression import GDRegressor
 from .plotting import plot_loss_curves
 

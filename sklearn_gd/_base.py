@@ -10,11 +10,9 @@ turn ``y`` into a float target matrix of shape (n_samples, n_outputs) and turn
 the parameter matrix back into ``coef_`` / ``intercept_``.
 """
 
-import collections
 import functools
 import math
 import operator
-import time
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -22,14 +20,19 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms
 
-from ._batch import BatchEpoch, FullGradient
-from ._callbacks import CallbackSupportMixin, NoCallbacks, epoch_callbacks
-from ._convergence import Aggregate, Convergence, Objective, Point, StoppingRule
+from ._batch import BatchEpoch
+from ._callbacks import CallbackSupportMixin, epoch_callbacks
+from ._driver import (
+    BLOWUP,
+    DivergenceError,
+    blown_up,
+    objective_of_rows,
+    run_epochs,
+)
 from ._kernels import loops as K
 from ._kernels import schedules as S
 from ._kernels.data_passes import all_finite, column_sq_sums, weighted_gram_product
@@ -43,36 +46,10 @@ from ._registry import (
     SCHEDULES,
     SOLVERS,
 )
+from ._state import TrainingState
 
-
-class DivergenceError(ValueError, ArithmeticError):
-    """Training diverged: the loss or the weights became infinite or NaN.
-
-    Raised instead of returning a model with NaN coefficients. The message names
-    the step size that was used and suggests a smaller one.
-    """
-
-
-class DivergenceWarning(UserWarning):
-    """Training diverged and ``on_divergence="recover"`` restarted the epoch.
-
-    The message says which epoch and the reduced learning rate.
-    """
-
-
-# An epoch objective this many times (a bound on) that of the all-zero model
-# (see _reference_objective) counts as divergence; a warm start that far above
-# it is a diverged model already.
-_BLOWUP = 1e6
-# A fit whose last objective is this many times its first epoch's has diverged.
-_RISE = 10.0
 # partial_fit's check of the last update of a chunk reads at most this many rows.
 _STREAM_CHECK_ROWS = 256
-# Each recovery divides the step size by 10: after 10 the rate is 1e-10 of the
-# original, and training that still diverges has another cause (e.g. inf data).
-_MAX_RECOVERIES = 10
-
-
 class _Rows:
     """Rows of X in the form the kernels take (see ``_kernels/rows.py``).
 
@@ -381,14 +358,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             params[:, :-1] = coef
         if intercept_init is not None and self.fit_intercept:
             params[:, -1] = np.asarray(intercept_init, dtype=dtype).reshape(-1)
-        return {
-            "params": params,
-            "first_moment": np.zeros_like(params),
-            "second_moment": np.zeros_like(params),
-            "t": 0,
-            "epochs": 0,
-            "eta": None,
-        }
+        return TrainingState.zeros_like(params)
 
     def _fitted_state(self, dtype):
         """Copy of the fitted state, so a failed update leaves the model untouched.
@@ -399,14 +369,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         params = self._params_from_attributes(dtype)
         moments = self.optimizer_state_
         copy = self.optimizer != "sgd"
-        return {
-            "params": params,
-            "first_moment": moments["first_moment"].astype(dtype, copy=copy),
-            "second_moment": moments["second_moment"].astype(dtype, copy=copy),
-            "t": int(self.t_),
-            "epochs": int(self._epochs_seen),
-            "eta": None if self.learning_rate_ is None else float(self.learning_rate_),
-        }
+        return TrainingState(
+            params,
+            moments["first_moment"].astype(dtype, copy=copy),
+            moments["second_moment"].astype(dtype, copy=copy),
+            t=int(self.t_),
+            epochs=int(self._epochs_seen),
+            eta=None if self.learning_rate_ is None else float(self.learning_rate_),
+        )
 
     def _params_from_attributes(self, dtype=None):
         """A new (n_outputs, n_features + 1) matrix of ``coef_`` and ``intercept_``."""
@@ -420,14 +390,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return params
 
     def _commit_state(self, state):
-        self.__dict__.update(self._coef_attributes(state["params"]))
+        self.__dict__.update(self._coef_attributes(state.params))
         self.optimizer_state_ = {
-            "first_moment": state["first_moment"],
-            "second_moment": state["second_moment"],
+            "first_moment": state.first_moment,
+            "second_moment": state.second_moment,
         }
-        self.t_ = state["t"]
-        self._epochs_seen = state["epochs"]
-        self.learning_rate_ = state["eta"]
+        self.t_ = state.t
+        self._epochs_seen = state.epochs
+        self.learning_rate_ = state.eta
 
     @abstractmethod
     def _coef_attributes(self, params):
@@ -538,353 +508,15 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         hyper[K.H_CLIP_NORM] = self.clip_norm or 0.0
         return codes, hyper
 
-    def _run_epochs(self, rows, targets, sample_weight, state, max_iter, *,
-                    stopping=True, validation=None, callbacks=None,
-                    epoch_factory=None, reference=None, total_weight=None,
-                    gradient_factory=None):
-        """Train for up to ``max_iter`` epochs, updating ``state`` in place.
-
-        ``sample_weight`` must already be scaled to mean 1 (see the kernels in
-        ``_kernels.loops``). Returns the list of per-epoch objectives and the
-        number of epochs run; ``state["convergence"]`` says how the run ended
-        (a :class:`~sklearn_gd._convergence.Convergence`).
-
-        With ``stopping`` and a ``tol``, a run ends early only on a
-        certificate (see ``_convergence``): the batch loop measures the
-        gradient at every epoch's start for free; the stochastic loops, and
-        the non-smooth losses' aggregate test, check when the objective has
-        not fallen for ``n_iter_no_change`` epochs. A failed check halves the
-        step size and training goes on. ``gradient_factory(codes, hyper)``
-        gives ``params -> (loss sum, gradient sum)`` over all the rows, for
-        data that is not in memory (``sklearn_gd.dask``).
-        """
-        callbacks = callbacks or NoCallbacks()
-        params = state["params"]
-        n_outputs = params.shape[0]
-        eta0 = self.eta0_
-        if state["eta"] is None:
-            state["eta"] = eta0
-        codes, hyper = self._kernel_config(n_outputs, state["eta"])
-        l2, l1 = hyper[K.H_L2], hyper[K.H_L1]
-        # Data that is not in memory (sklearn_gd.dask) brings its own epoch step,
-        # divergence yardstick and weight total, computed where the data lives.
-        epoch_fn = (epoch_factory or self._epoch_function)(rows, targets, sample_weight,
-                                                            state, codes, hyper)
-        milestones = self._milestones()
-        if total_weight is None:
-            total_weight = float(sample_weight.sum())
-        batch = self.solver == "batch"
-        smooth = self._loss_info().smooth
-        adaptive = self.learning_rate == "adaptive"
-        certify = stopping and self.tol is not None and validation is None
-        early = stopping and self.tol is not None and validation is not None
-        objective_of = None
-        if certify:
-            if gradient_factory is None:
-                gradient_factory = functools.partial(FullGradient, rows, targets,
-                                                     sample_weight, params,
-                                                     n_jobs=self.n_jobs)
-            objective_of = Objective(gradient_factory(codes, hyper), total_weight, l2, l1,
-                                     bool(codes[K.C_FIT_INTERCEPT]))
-        rule = StoppingRule(self.tol, self.n_iter_no_change)
-        tol = rule.tol
-        window = collections.deque(maxlen=self.n_iter_no_change)
-        aggregate = Aggregate()
-        start_residual = None
-        if certify and (not batch or np.any(params != 0.0)):
-            # The residual is judged relative to its value at the start, or at
-            # the all-zero model for a warm start (which may begin near the optimum).
-            start_residual = objective_of.residual(objective_of.point(
-                params if not np.any(params != 0.0) else np.zeros_like(params)))
-        convergence = Convergence(False, "gradient" if smooth else "subgradient") \
-            if certify else Convergence(False, "validation" if early else "none")
-        step_scale = 1.0
-        step_cuts = 0
-
-        def cut_step(factor):
-            # Scales whatever sets the rate: the schedule's base, the carried
-            # rate of "adaptive", or the offset of "optimal" (which ignores eta0).
-            nonlocal step_scale
-            step_scale *= factor
-            state["eta"] *= factor
-            if self.learning_rate == "optimal":
-                elapsed = hyper[K.H_OPTIMAL_OFFSET] + state["t"]
-                hyper[K.H_OPTIMAL_OFFSET] = elapsed / factor - state["t"]
-
-        def accept(weights, residual, error):
-            params[...] = weights
-            return Convergence(True, convergence.criterion, residual / start_residual
-                               if start_residual else 0.0, error, step_cuts)
-
-        curve = []
-        n_epochs = 0
-        stopped = False
-        if reference is None:
-            reference = self._reference_objective(targets, sample_weight, codes, total_weight)
-        recover = self.on_divergence == "recover"
-        # Recovery also cuts the step when an epoch does worse than the all-zero
-        # model: an oscillating step size that never overflows would otherwise
-        # be kept silently.
-        blowup = reference if recover else _BLOWUP * reference
-        arrays = (params, state["first_moment"], state["second_moment"])
-        # The batch loop measures each epoch's loss before its step, so a step
-        # that blows up shows in the next epoch: recovery then goes back two
-        # epochs' starts, hence the previous checkpoint is kept as well.
-        checkpoints = []
-        recoveries = 0
-        epochs_left = max_iter
-
-        def checkpoint():
-            return ([a.copy() for a in arrays], state["t"], state["epochs"], n_epochs,
-                    epochs_left)
-
-        # A run can also diverge slowly, the objective rising epoch after epoch
-        # without ever blowing up: a run that ends _RISE times above its first
-        # epoch's objective counts as diverged (noise on unlearnable data moves
-        # it by far less; the zero model's objective is the floor, for first
-        # epochs that are nearly perfect), and recovery restarts it from here.
-        initial = checkpoint() if recover else None
-        while epochs_left > 0:
-            start = time.perf_counter()
-            epoch = state["epochs"]
-            if self.learning_rate != "adaptive":
-                state["eta"] = step_scale * S.epoch_learning_rate(
-                    self.learning_rate, eta0, epoch, self.decay_rate, milestones
-                )
-            hyper[K.H_ETA] = state["eta"]
-            if recover:
-                checkpoints = checkpoints[-1:] + [checkpoint()]
-            callbacks.begin_epoch(params)
-            loss_sum, t, status = epoch_fn(epoch, state["t"])
-            objective = loss_sum / total_weight + K.penalty_value(params, l2, l1)
-            restart_from = None
-            reason = None
-            if status == K.STATUS_DIVERGED or not objective <= blowup:
-                if batch and status != K.STATUS_DIVERGED and n_epochs:
-                    # The batch loss is measured before the step: the step that
-                    # blew up was the previous epoch's.
-                    epoch -= 1
-                restart_from = checkpoints[0] if batch and checkpoints \
-                    else checkpoints[-1] if checkpoints else None
-                callbacks.abandon_epoch()
-            else:
-                epochs_left -= 1
-                state["t"] = int(t)
-                state["epochs"] = epoch + 1
-                n_epochs += 1
-                curve.append(float(objective))
-                stop_requested = callbacks.end_epoch(params)
-                if self.verbose:
-                    print(
-                        f"-- Epoch {epoch + 1}: objective {objective:.6g}, "
-                        f"learning rate {state['eta']:.4g}, updates {t}, "
-                        f"{time.perf_counter() - start:.4f} s"
-                    )
-                if stop_requested:
-                    stopped = True
-                    break
-                if certify:
-                    verdict, start_residual, certified = self._check_epoch(
-                        epoch_fn, params, objective_of, rule, window, aggregate,
-                        objective, start_residual, batch, smooth)
-                    if verdict == "converged":
-                        convergence = accept(*certified)
-                        if self.verbose:
-                            print(f"Converged after {n_epochs} epochs: optimality residual "
-                                  f"{convergence.residual:.3g} of its start value.")
-                        break
-                    if verdict == "cut":
-                        step_cuts += 1
-                        if adaptive:
-                            # Its documented rule: divide by 5 when stalled.
-                            cut_step(0.2)
-                        else:
-                            cut_step(0.5)
-                            # Each cut waits longer before the next: a noisy or
-                            # non-smooth objective would otherwise halve the step
-                            # every few epochs until it froze far from the optimum.
-                            rule.patience = self.n_iter_no_change * (1 + step_cuts)
-                        rule.restart()
-                        window.clear()
-                        aggregate.clear()
-                    elif verdict == "stalled":
-                        rule.restart()
-                elif early and rule.observe(-self._validation_score(params, *validation)):
-                    stopped = True
-                    break
-                ending = epochs_left == 0
-                if not (ending and stopping and validation is None and len(curve) > 1
-                        and curve[-1] > _RISE * max(curve[0], reference)):
-                    continue
-                reason = (f"the objective rose from {curve[0]:.6g} in its first epoch to "
-                          f"{curve[-1]:.6g}")
-                restart_from = initial
-                rule.restart()
-                window.clear()
-            # Diverged: raise, or restore a checkpoint, cut the step size tenfold
-            # and train on from there.
-            if not recover or recoveries >= _MAX_RECOVERIES or restart_from is None:
-                self._raise_divergence(epoch, state["eta"], reason)
-            saved, state["t"], state["epochs"], n_epochs, epochs_left = restart_from
-            for array, copy in zip(arrays, saved, strict=True):
-                array[...] = copy
-            del curve[n_epochs:]
-            checkpoints = []
-            recoveries += 1
-            cut_step(0.1)
-            self.eta0_ = self.eta0_ / 10.0
-            warnings.warn(
-                f"Training diverged in epoch {epoch + 1}"
-                f"{'' if reason is None else ' (' + reason + ')'}; restored the weights of "
-                f"epoch {state['epochs'] + 1}'s start and cut the learning rate to "
-                f"{state['eta']:.4g} (recovery {recoveries} of at most {_MAX_RECOVERIES}).",
-                DivergenceWarning,
-                stacklevel=2,
-            )
-        if n_epochs and not convergence.converged and (epoch_factory is None or certify):
-            # Each loss is measured before the update it feeds, so the last
-            # update of the run (all of it, for the batch loop) has not been
-            # checked yet: one more pass measures the objective it left.
-            if certify:
-                final_point = objective_of.point(params)
-                final = objective_of.full_value(final_point)
-            else:
-                final = _objective_of_rows(rows, targets, sample_weight, rows.n_samples,
-                                           total_weight, params, codes, hyper)
-            if not final <= blowup:
-                if not recover or not checkpoints:
-                    self._raise_divergence(state["epochs"] - 1, state["eta"],
-                                           f"its last update took the objective to {final:.6g}")
-                saved, state["t"], state["epochs"], n_epochs, _ = checkpoints[-1]
-                for array, copy in zip(arrays, saved, strict=True):
-                    array[...] = copy
-                del curve[n_epochs:]
-                self.eta0_ = self.eta0_ / 10.0
-                state["eta"] /= 10.0
-                warnings.warn(
-                    f"The last epoch diverged (objective {final:.6g}); restored the weights "
-                    f"of its start and cut the learning rate to {state['eta']:.4g}.",
-                    DivergenceWarning,
-                    stacklevel=2,
-                )
-            elif certify and not stopped:
-                convergence = self._final_verdict(objective_of, final_point, window,
-                                                  aggregate, start_residual, smooth,
-                                                  step_cuts)
-                if convergence.converged:
-                    params[...] = self._final_weights
-                elif max_iter >= 1:
-                    warnings.warn(
-                        f"Maximum number of iteration reached before convergence: the "
-                        f"optimality residual is {convergence.residual:.3g} of its value at "
-                        f"the start (tol={self.tol:g})"
-                        + (f", with a linearisation error of {convergence.error:.3g} of the "
-                           "objective" if convergence.error > tol else "")
-                        + f", after {step_cuts} halvings of the learning rate. Consider "
-                        "increasing max_iter, scaling the features, or optimizer='lbfgs' "
-                        "for a smooth loss.",
-                        ConvergenceWarning,
-                        stacklevel=2,
-                    )
-        state["convergence"] = convergence
-        return curve, n_epochs
-
-    def _check_epoch(self, epoch_fn, params, objective_of, rule, window, aggregate,
-                     objective, start_residual, batch, smooth):
-        """The stopping rule's verdict after an epoch.
-
-        Returns ``(verdict, start_residual, certified)``: verdict "go", "cut" (a
-        check failed), "stalled" (the batch objective of a smooth loss stopped
-        falling without rising: the step is not too long) or "converged", with
-        ``certified`` = (weights, residual, error) for the latter. The batch
-        loop's first epoch sets
-        ``start_residual`` when the caller had none.
-        """
-        tol = self.tol
-        if batch:
-            point = objective_of.point(*epoch_fn.last_gradient)
-            if start_residual is None:
-                start_residual = objective_of.residual(point)
-            window.append(point)
-            if not smooth:
-                aggregate.add(point)
-            if smooth:
-                residual = objective_of.residual(point)
-                if residual <= tol * start_residual:
-                    return "converged", start_residual, (point.params, residual, 0.0)
-        else:
-            window.append(np.array(params, dtype=np.float64))
-        if not rule.observe(objective):
-            return "go", start_residual, None
-        if batch and smooth:
-            # Slow but steady descent keeps its step; a rise means it is too long.
-            return ("cut" if rule.rose else "stalled"), start_residual, None
-        if batch:
-            # The last few epochs, or all since the step was last cut: the
-            # better certificate of the two.
-            found = [objective_of.certify(list(window))]
-            if aggregate.count > len(window):
-                found.append(aggregate.certify(objective_of))
-            small_error = False
-            for weights, residual, error, at in found:
-                if error <= tol * max(abs(objective_of.full_value(at)), 1e-300):
-                    if residual <= tol * start_residual:
-                        return "converged", start_residual, (weights, residual, error)
-                    small_error = True
-            # A large linearisation error means the step swings too far; a small
-            # one with a large mean subgradient means the mean needs more epochs
-            # to cancel (cutting the step then only slows that down).
-            return ("stalled" if small_error else "cut"), start_residual, None
-        if smooth:
-            # The last iterate, and the mean of the last epochs' ends (their
-            # noise averages out): the better of the two.
-            candidates = [objective_of.point(window[-1])]
-            if len(window) > 1:
-                candidates.append(objective_of.point(np.mean(window, axis=0)))
-            points = [min(candidates, key=objective_of.residual)]
-        else:
-            points = [objective_of.point(w) for w in window]
-        weights, residual, error, at = objective_of.certify(points)
-        if residual <= tol * start_residual and \
-                error <= tol * max(abs(objective_of.full_value(at)), 1e-300):
-            return "converged", start_residual, (weights, residual, error)
-        return "cut", start_residual, None
-
-    def _final_verdict(self, objective_of, final_point, window, aggregate, start_residual,
-                       smooth, step_cuts):
-        """Convergence at the end of a run that met no certificate on the way.
-
-        The returned weights (``_final_weights``) are the last iterate, or,
-        for a non-smooth loss, the mean of the last epochs' points when their
-        aggregate certificate holds.
-        """
-        tol = self.tol
-        scale = start_residual or 1.0
-        residual = objective_of.residual(final_point)
-        self._final_weights = final_point.params
-        if residual <= tol * scale:
-            return Convergence(True, "gradient" if smooth else "subgradient",
-                               residual / scale, 0.0, step_cuts)
-        error = 0.0
-        if not smooth and len(window) > 1 and isinstance(window[0], Point):
-            found = [objective_of.certify(list(window))]
-            if aggregate.count > len(window):
-                found.append(aggregate.certify(objective_of))
-            for weights, mean_residual, mean_error, at in found:
-                if mean_residual <= tol * scale and \
-                        mean_error <= tol * max(abs(objective_of.full_value(at)), 1e-300):
-                    self._final_weights = weights
-                    return Convergence(True, "subgradient", mean_residual / scale, mean_error,
-                                       step_cuts)
-            residual, error = min((residual, error), *((r, e) for _, r, e, _ in found))
-        return Convergence(False, "gradient" if smooth else "subgradient", residual / scale,
-                           error, step_cuts)
+    def _run_epochs(self, rows, targets, sample_weight, state, max_iter, **options):
+        """Train for up to ``max_iter`` epochs (see :func:`~sklearn_gd._driver.run_epochs`)."""
+        return run_epochs(self, rows, targets, sample_weight, state, max_iter, **options)
 
     @staticmethod
     def _reference_objective(targets, sample_weight, codes, total_weight):
         """Yardstick of a sane objective: a bound on that of the all-zero model.
 
-        An epoch whose objective exceeds it ``_BLOWUP``-fold has diverged even
+        An epoch whose objective exceeds it ``BLOWUP``-fold has diverged even
         while its weights are still finite (they can reach 1e150 before any
         overflow), so such an epoch is treated like one that produced NaN. The
         bound (see ``zero_model_bound``) is positive for any non-zero targets,
@@ -897,7 +529,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _epoch_function(self, rows, targets, sample_weight, state, codes, hyper):
         """A closure ``(epoch, t) -> (loss_sum, t, status)`` running one epoch."""
-        params, m1, m2 = state["params"], state["first_moment"], state["second_moment"]
+        params, m1, m2 = state.params, state.first_moment, state.second_moment
         n_outputs = params.shape[0]
         scores = np.empty(n_outputs, dtype=np.float64)
         dscores = np.empty(n_outputs, dtype=np.float64)
@@ -939,7 +571,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _raise_divergence(self, epoch, eta, reason=None):
         if reason is None:
-            reason = (f"the loss became infinite or NaN or grew over {_BLOWUP:.0e} times "
+            reason = (f"the loss became infinite or NaN or grew over {BLOWUP:.0e} times "
                       "that of the all-zero model")
         raise DivergenceError(
             f"Training diverged in epoch {epoch + 1}: {reason}, with learning rate "
@@ -960,7 +592,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if self.warm_start and hasattr(self, "coef_") and coef_init is None \
                 and intercept_init is None:
             state = self._fitted_state(dtype)
-            if state["params"].shape != (n_outputs, X.shape[1] + 1):
+            if state.params.shape != (n_outputs, X.shape[1] + 1):
                 state = self._fresh_state(n_outputs, X.shape[1], dtype)
         else:
             state = self._fresh_state(n_outputs, X.shape[1], dtype, coef_init, intercept_init)
@@ -984,7 +616,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if self.optimizer in ("sgd", "momentum", "nesterov"):
             _warn_if_badly_scaled(rows, self.fit_intercept)
         self.eta0_ = self._resolve_eta0(rows, sample_weight, n_outputs)
-        state["eta"] = None  # every fit restarts the schedule from eta0_
+        state.eta = None  # every fit restarts the schedule from eta0_
         # L-BFGS opens one more sub-task than it runs iterations; recoveries redo
         # epochs, so their count is not known in advance.
         max_tasks = None if self.on_divergence == "recover" else \
@@ -1000,11 +632,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                                                    self.max_iter, validation=validation,
                                                    callbacks=callbacks)
         finally:
-            callbacks.close(state["params"])
+            callbacks.close(state.params)
         self._commit_state(state)
         self.loss_curve_ = curve
         self.n_iter_ = n_epochs
-        self.convergence_ = state.get("convergence", Convergence(False, "lbfgs"))
+        self.convergence_ = state.convergence
 
     def _validation_split(self, y):
         """Indices (train, validation) for early stopping, stratified for classifiers.
@@ -1059,7 +691,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if total <= 0.0:
             # A chunk whose weights are all zero carries no information.
             if first:
-                state["eta"] = None
+                state.eta = None
                 self.eta0_ = None
             self._commit_state(state)
             if first:
@@ -1128,17 +760,17 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         ``on_divergence="recover"`` and ``verbose``. ``unit`` says that the
         weights are all 1 (their sums are then known).
         """
-        params, m1, m2 = state["params"], state["first_moment"], state["second_moment"]
+        params, m1, m2 = state.params, state.first_moment, state.second_moment
         n_outputs = params.shape[0]
-        epoch = state["epochs"]
+        epoch = state.epochs
         if self.learning_rate != "adaptive":
             milestones = self._milestones() if self.learning_rate == "step" else ()
-            state["eta"] = S.epoch_learning_rate(self.learning_rate, self.eta0_, epoch,
+            state.eta = S.epoch_learning_rate(self.learning_rate, self.eta0_, epoch,
                                                  self.decay_rate, milestones)
-        elif state["eta"] is None:
-            state["eta"] = self.eta0_
+        elif state.eta is None:
+            state.eta = self.eta0_
         # One epoch at one rate: the kept ``hyper`` can carry it.
-        codes, hyper = self._kernel_config(n_outputs, state["eta"], copy=False)
+        codes, hyper = self._kernel_config(n_outputs, state.eta, copy=False)
         l2, l1 = hyper[K.H_L2], hyper[K.H_L1]
         n = rows.n_samples
         scores, dscores, work, check_grad, order = self._stream_scratch(n, params)
@@ -1146,18 +778,18 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if self.solver == "stochastic":
             loss_sum, t, status = K.sgd_epoch_kernel(codes, hyper)(
                 rows.data, targets, sample_weight, order, params, m1, m2, work, scores,
-                dscores, int(state["t"]), codes, hyper)
+                dscores, int(state.t), codes, hyper)
         else:
             loss_sum, t, status = K.minibatch_epoch(
                 rows.data, targets, sample_weight, order, int(self._batch_rows(n)), params,
-                m1, m2, work, scores, dscores, int(state["t"]), codes, hyper)
+                m1, m2, work, scores, dscores, int(state.t), codes, hyper)
         total_weight = float(n) if unit else float(sample_weight.sum())
-        blowup = _BLOWUP * self._reference_objective(targets, sample_weight, codes,
+        blowup = BLOWUP * self._reference_objective(targets, sample_weight, codes,
                                                      total_weight)
         penalty = K.penalty_value(params, l2, l1)
         objective = loss_sum / total_weight + penalty
-        if status == K.STATUS_DIVERGED or not objective <= blowup:
-            self._raise_divergence(epoch, state["eta"])
+        if blown_up(status, objective, blowup):
+            self._raise_divergence(epoch, state.eta)
         # As in _run_epochs, the objective the last update left, but measured on
         # at most _STREAM_CHECK_ROWS rows: on a long chunk a full second pass
         # doubled the cost of the call, and a blown-up model is off by orders of
@@ -1167,37 +799,15 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             float(stop) if unit else float(sample_weight[:stop].sum())
         if check_weight <= 0.0:
             stop, check_weight = n, total_weight
-        final = _objective_of_rows(rows, targets, sample_weight, stop, check_weight, params,
+        final = objective_of_rows(rows, targets, sample_weight, stop, check_weight, params,
                                    codes, hyper, scratch=(check_grad, scores, dscores),
                                    penalty=penalty)
         if not final <= blowup:
-            self._raise_divergence(epoch, state["eta"],
+            self._raise_divergence(epoch, state.eta,
                                    f"its last update took the objective to {final:.6g}")
-        state["t"] = int(t)
-        state["epochs"] = epoch + 1
+        state.t = int(t)
+        state.epochs = epoch + 1
         return [float(objective)], 1
-
-
-def _objective_of_rows(rows, targets, sample_weight, stop, weight, params, codes, hyper,
-                       scratch=None, penalty=None):
-    """Objective of ``params`` on rows [0, stop) of weight total ``weight``.
-
-    The check of the last update of a run (nothing is updated; the gradient
-    the pass also computes goes to a scratch buffer). ``scratch`` may give the
-    buffers: one shaped like ``params`` and two of n_outputs; ``penalty`` the
-    penalty of ``params``, if the caller has it already.
-    """
-    n_outputs = params.shape[0]
-    if scratch is None:
-        scratch = (np.empty(params.shape, dtype=params.dtype), np.empty(n_outputs),
-                   np.empty(n_outputs))
-    grad, scores, dscores = scratch
-    gradient = K.batch_gradient_kernel(codes, n_outputs)
-    loss = gradient(rows.data, targets, sample_weight, 0, stop, params, grad, scores, dscores,
-                    codes, hyper)
-    if penalty is None:
-        penalty = K.penalty_value(params, hyper[K.H_L2], hyper[K.H_L1])
-    return loss / weight + penalty
 
 
 def _top_eigenvalue(rows, sample_weight, fit_intercept, max_iter=20, rtol=1e-2,

@@ -24,6 +24,7 @@ Both reduce to the same code: a list of points, each with its objective and
 gradient, one pass at their mean when there are several.
 """
 
+import collections
 from dataclasses import dataclass
 
 import numpy as np
@@ -209,3 +210,155 @@ class StoppingRule:
         self.last = objective
         self.best = min(self.best, objective)
         return self.stall >= self.patience
+
+
+class Certifier:
+    """The stopping rule and the certificates of one run of epochs.
+
+    ``after_epoch`` answers "go", "stalled" (the batch objective of a smooth
+    loss stopped falling without rising: its step is not too long), "cut" (a
+    check failed: the caller cuts the step and calls :meth:`cut`) or
+    "converged" (then ``certified`` holds the weights to return). ``final``
+    judges the weights a run ends with. One pass at the start, for the
+    stochastic loops and warm starts, gives the residual everything is
+    relative to (at the all-zero model for a warm start, which may begin near
+    the optimum); the batch loop takes it from its first epoch.
+
+    Parameters
+    ----------
+    objective : Objective
+    tol : float
+    n_iter_no_change : int
+    batch : bool
+        Whether each epoch computes the full gradient at its start (then
+        exposed by the epoch function as ``last_gradient``).
+    smooth : bool
+    params : ndarray
+        The weights the run starts from.
+    """
+
+    def __init__(self, objective, tol, n_iter_no_change, batch, smooth, params):
+        self.objective = objective
+        self.tol = float(tol)
+        self.patience = int(n_iter_no_change)
+        self.batch, self.smooth = batch, smooth
+        self.criterion = "gradient" if smooth else "subgradient"
+        self.rule = StoppingRule(tol, n_iter_no_change)
+        self.window = collections.deque(maxlen=self.patience)
+        self.aggregate = Aggregate()
+        self.cuts = 0
+        self.start_residual = None
+        warm = bool(np.any(params != 0.0))
+        if not batch or warm:
+            self.start_residual = objective.residual(objective.point(
+                np.zeros_like(params) if warm else params))
+        self.certified = None
+
+    # ---------------------------------------------------------------- tests
+    def _small_error(self, error, at):
+        return error <= self.tol * max(abs(self.objective.full_value(at)), 1e-300)
+
+    def _small_residual(self, residual):
+        return residual <= self.tol * self.start_residual
+
+    def _aggregates(self):
+        """Certificates of the last epochs' points, and of all since the last cut."""
+        found = [self.objective.certify(list(self.window))]
+        if self.aggregate.count > len(self.window):
+            found.append(self.aggregate.certify(self.objective))
+        return found
+
+    def _converged(self, weights, residual, error):
+        self.certified = Convergence(True, self.criterion, self.relative(residual), error,
+                                     self.cuts)
+        self.weights = weights
+        return "converged"
+
+    def relative(self, residual):
+        return residual / self.start_residual if self.start_residual else 0.0
+
+    # ---------------------------------------------------------------- epochs
+    def after_epoch(self, epoch_fn, params, objective):
+        if self.batch:
+            point = self.objective.point(*epoch_fn.last_gradient)
+            if self.start_residual is None:
+                self.start_residual = self.objective.residual(point)
+            self.window.append(point)
+            if self.smooth:
+                residual = self.objective.residual(point)
+                if self._small_residual(residual):
+                    return self._converged(point.params, residual, 0.0)
+            else:
+                self.aggregate.add(point)
+        else:
+            self.window.append(np.array(params, dtype=np.float64))
+        if not self.rule.observe(objective):
+            return "go"
+        if self.batch and self.smooth:
+            # Slow but steady descent keeps its step; a rise means it is too long.
+            return "cut" if self.rule.rose else "stalled"
+        if self.batch:
+            small_error = False
+            for weights, residual, error, at in self._aggregates():
+                if self._small_error(error, at):
+                    if self._small_residual(residual):
+                        return self._converged(weights, residual, error)
+                    small_error = True
+            # A large linearisation error means the step swings too far; a small
+            # one with a large mean subgradient means the mean needs more epochs
+            # to cancel (cutting the step then only slows that down).
+            return "stalled" if small_error else "cut"
+        if self.smooth:
+            # The last iterate, and the mean of the last epochs' ends (their
+            # noise averages out): the better of the two.
+            candidates = [self.objective.point(self.window[-1])]
+            if len(self.window) > 1:
+                candidates.append(self.objective.point(np.mean(self.window, axis=0)))
+            points = [min(candidates, key=self.objective.residual)]
+        else:
+            points = [self.objective.point(w) for w in self.window]
+        weights, residual, error, at = self.objective.certify(points)
+        if self._small_residual(residual) and self._small_error(error, at):
+            return self._converged(weights, residual, error)
+        return "cut"
+
+    def cut(self, grow_patience=True):
+        """After a failed check: forget the points of the old step size."""
+        self.cuts += 1
+        if grow_patience:
+            # Each cut waits longer before the next: a noisy or non-smooth
+            # objective would otherwise halve the step every few epochs until
+            # it froze far from the optimum.
+            self.rule.patience = self.patience * (1 + self.cuts)
+        self.restart()
+
+    def restart(self):
+        self.rule.restart()
+        self.window.clear()
+        self.aggregate.clear()
+
+    def stalled(self):
+        self.rule.restart()
+
+    def final(self, point):
+        """(Convergence, weights) for a run that ends at ``point`` without a certificate yet.
+
+        The weights are those of ``point``, or, for a non-smooth loss, the mean
+        of the last epochs' points when their aggregate certificate holds.
+        """
+        if self.start_residual is None:
+            self.start_residual = self.objective.residual(point)
+        residual = self.objective.residual(point)
+        if self._small_residual(residual):
+            return Convergence(True, self.criterion, self.relative(residual), 0.0,
+                               self.cuts), point.params
+        error = 0.0
+        if not self.smooth and len(self.window) > 1 and isinstance(self.window[0], Point):
+            found = self._aggregates()
+            for weights, mean_residual, mean_error, at in found:
+                if self._small_residual(mean_residual) and self._small_error(mean_error, at):
+                    return Convergence(True, self.criterion, self.relative(mean_residual),
+                                       mean_error, self.cuts), weights
+            residual, error = min((residual, error), *((r, e) for _, r, e, _ in found))
+        return Convergence(False, self.criterion, self.relative(residual), error,
+                           self.cuts), point.params

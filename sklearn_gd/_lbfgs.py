@@ -18,14 +18,14 @@ from ._kernels import loops as K
 
 
 def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callbacks):
-    """Minimise the smooth objective from ``state["params"]``; returns (curve, n_iter).
+    """Minimise the smooth objective from ``state.params``; returns (curve, n_iter).
 
     ``sample_weight`` is scaled to mean 1, so the objective is
     ``sum(w_i loss_i) / n + l2 / 2 ||W||^2``. ``tol`` is the projected-gradient
     tolerance (as in ``LogisticRegression(solver="lbfgs")``); None runs
     ``max_iter`` iterations unless L-BFGS cannot improve further.
     """
-    params = state["params"]
+    params = state.params
     shape = params.shape
     codes, hyper = estimator._kernel_config(shape[0], 0.0)
     gradient = BlockGradient(rows, targets, sample_weight, params, codes, hyper,
@@ -74,9 +74,9 @@ def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callback
             ConvergenceWarning,
             stacklevel=2,
         )
-    state["convergence"] = Convergence(bool(result.status == 0 and tol is not None), "lbfgs")
+    state.convergence = Convergence(bool(result.status == 0 and tol is not None), "lbfgs")
     n_iter = int(result.nit)
-    state["t"] += n_iter
-    state["epochs"] += n_iter
-    state["eta"] = float("nan")
+    state.t += n_iter
+    state.epochs += n_iter
+    state.eta = float("nan")
     return curve, n_iter

@@ -243,7 +243,7 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     if est.warm_start and hasattr(est, "coef_") and coef_init is None \
             and intercept_init is None:
         state = est._fitted_state(dtype)
-        if state["params"].shape != (n_outputs, n_features + 1):
+        if state.params.shape != (n_outputs, n_features + 1):
             state = est._fresh_state(n_outputs, n_features, dtype)
     else:
         state = est._fresh_state(n_outputs, n_features, dtype, coef_init, intercept_init)
@@ -255,7 +255,7 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
                                       n_outputs)
     else:
         est.eta0_ = est._resolve_eta0(_NoData(), _NoData(), n_outputs)
-    state["eta"] = None  # every fit restarts the schedule from eta0_
+    state.eta = None  # every fit restarts the schedule from eta0_
 
     gradient = _DaskGradient(X, targets, weights, split_every)
     # ``zero_model_bound`` of all the targets, from the sums gathered above.
@@ -278,7 +278,7 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     est._commit_state(state)
     est.loss_curve_ = curve
     est.n_iter_ = n_epochs
-    est.convergence_ = state["convergence"]
+    est.convergence_ = state.convergence
     est.n_features_in_ = n_features
     if columns is not None:
         est.feature_names_in_ = columns
@@ -538,8 +538,8 @@ class _DaskBatchEpoch:
     def __init__(self, gradient, state, codes, hyper, restart=False):
         self.gradient = gradient
         self.restart = restart
-        self.params, self.m1, self.m2 = (state["params"], state["first_moment"],
-                                         state["second_moment"])
+        self.params, self.m1, self.m2 = (state.params, state.first_moment,
+                                         state.second_moment)
         self.codes, self.hyper = codes, hyper
 
     def __call__(self, epoch, t):
