@@ -15,6 +15,7 @@ import numpy as np
 from joblib import effective_n_jobs
 
 from ._kernels import loops as K
+from ._kernels.optimizers import OPT_NORMALIZED
 
 # Below this many multiply-adds a batch gradient is not worth splitting.
 _PARALLEL_MIN_WORK = 1 << 18
@@ -77,19 +78,30 @@ class BlockGradient:
 
 
 class BatchEpoch:
-    """One full-batch gradient step, as ``(epoch, t) -> (loss_sum, t, status)``."""
+    """One full-batch gradient step, as ``(epoch, t) -> (loss_sum, t, status)``.
+
+    For ``optimizer="normalized"`` the per-feature scales come from the data
+    when the epochs start: every step sees all the rows, so each is one
+    update whose row norm is the rows' mean (see ``loops.batch_row_scales``).
+    """
 
     def __init__(self, rows, targets, sample_weight, params, m1, m2, codes, hyper, n_jobs):
         self.gradient = BlockGradient(rows, targets, sample_weight, params, codes, hyper,
                                       n_jobs)
         self.params, self.m1, self.m2 = params, m1, m2
         self.codes, self.hyper = codes, hyper
+        self.mean_norm = None
+        if codes[K.C_OPTIMIZER] == OPT_NORMALIZED:
+            self.mean_norm = K.batch_row_scales(rows.data, rows.n_samples, params, m1) \
+                + (1.0 if codes[K.C_FIT_INTERCEPT] else 0.0)
 
     def __call__(self, epoch, t):
         loss_sum = self.gradient()
         if not np.isfinite(loss_sum):
             return loss_sum, t, K.STATUS_DIVERGED
         t = int(t) + 1
+        if self.mean_norm is not None:
+            K.note_mean_norm(self.m1, self.mean_norm, t)
         status = K.batch_update(self.params, self.gradient.grads, float(self.gradient.n),
                                 self.m1, self.m2, t, self.codes, self.hyper)
         return loss_sum, t, status

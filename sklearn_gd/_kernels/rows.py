@@ -9,7 +9,7 @@ throughput of the batch gradient: LLVM no longer vectorised the dense loops.
 
 import numpy as np
 from numba import types
-from numba.extending import overload
+from numba.extending import overload, register_jitable
 from numba.np.numpy_support import as_dtype
 
 from .prefetch import prefetch_array_item
@@ -41,6 +41,16 @@ def row_sq_norm(rows, i):
 
 def row_add_squares(rows, i, out):
     """out[j] += x_ij ** 2 for every column j (float64 ``out``)."""
+
+
+def row_update_scales(rows, i, params, scales):
+    """Note row i's |x_ij| in the per-feature scales; return sum_j (x_ij / s_j)**2.
+
+    ``scales[k, j]`` holds s_j, the largest |x_j| seen (the same in every row
+    k). Where |x_ij| exceeds it, s_j becomes |x_ij| and ``params[:, j]`` is
+    multiplied by old s_j / new s_j (when old s_j > 0), as the normalized
+    adaptive gradient (NAG) of Ross, Mineiro and Langford does.
+    """
 
 
 def prefetch_row(rows, i):
@@ -141,6 +151,47 @@ def _row_add_squares(rows, i, out):
             x = float(data[p])
             out[np.uint64(indices[p])] += x * x
     return sparse
+
+
+@overload(row_update_scales, jit_options=_OPTIONS, inline="always")
+def _row_update_scales(rows, i, params, scales):
+    if _is_dense(rows):
+        def dense(rows, i, params, scales):
+            acc = 0.0
+            for j in range(rows.shape[1]):
+                acc += _note_scale(float(rows[i, j]), j, params, scales)
+            return acc
+        return dense
+
+    def sparse(rows, i, params, scales):
+        data, indices, indptr = rows
+        acc = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            acc += _note_scale(float(data[p]), np.uint64(indices[p]), params, scales)
+        return acc
+    return sparse
+
+
+@register_jitable(**_OPTIONS, inline="always")
+def _note_scale(x, j, params, scales):
+    """One entry of :func:`row_update_scales`: update s_j, return (x / s_j)**2."""
+    a = abs(x)
+    if a == 0.0:
+        return 0.0
+    s = float(scales[0, j])
+    if a > s:
+        # A state s_j <= 0 (none yet, or another optimizer's moment left by
+        # warm_start) has no weight learnt at its scale to convert.
+        if s > 0.0:
+            ratio = s / a
+            for k in range(params.shape[0]):
+                params[k, j] *= ratio
+        for k in range(scales.shape[0]):
+            scales[k, j] = a
+        # Read back: a float32 state holds a rounded |x| (from float64 rows).
+        s = float(scales[0, j])
+    q = a / s
+    return q * q
 
 
 @overload(prefetch_row, jit_options=_OPTIONS, inline="always")
