@@ -40,7 +40,14 @@ import math
 
 from ._jit import kernel
 from .losses import loss_and_dscores, score_loss
-from .optimizers import OPT_ADAM, OPT_ADAMW, OPT_NORMALIZED, OPT_SGD, optimizer_step
+from .optimizers import (
+    OPT_ADAM,
+    OPT_ADAMW,
+    OPT_NORMALIZED,
+    OPT_SGD,
+    normalized_step,
+    optimizer_step,
+)
 from .prefetch import PREFETCH_DISTANCE, prefetch_array_item
 from .rows import (
     prefetch_row,
@@ -148,10 +155,13 @@ def update_coordinate(w, g, m1, m2, penalised, lr, bias1, bias2, codes, hyper):
         g = min(max(g, -clip), clip)
     if penalised and not decoupled:
         g += l2 * w
-    new_w, m1, m2, step = optimizer_step(
-        opt, w, g, m1, m2, lr, hyper[H_MOMENTUM], hyper[H_BETA_1], hyper[H_BETA_2],
-        hyper[H_OPT_EPSILON], bias1, bias2,
-    )
+    if opt == OPT_NORMALIZED:
+        new_w, m2, step = normalized_step(w, g, m1, m2, lr)
+    else:
+        new_w, m1, m2, step = optimizer_step(
+            opt, w, g, m1, m2, lr, hyper[H_MOMENTUM], hyper[H_BETA_1], hyper[H_BETA_2],
+            hyper[H_OPT_EPSILON], bias1, bias2,
+        )
     if penalised:
         if decoupled:
             new_w -= lr * l2 * w

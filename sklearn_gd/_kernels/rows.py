@@ -9,7 +9,7 @@ throughput of the batch gradient: LLVM no longer vectorised the dense loops.
 
 import numpy as np
 from numba import types
-from numba.extending import overload, register_jitable
+from numba.extending import overload
 from numba.np.numpy_support import as_dtype
 
 from .prefetch import prefetch_array_item
@@ -155,11 +155,29 @@ def _row_add_squares(rows, i, out):
 
 @overload(row_update_scales, jit_options=_OPTIONS, inline="always")
 def _row_update_scales(rows, i, params, scales):
+    # The body is written out in both versions: as a shared helper (a
+    # register_jitable function taking the arrays) it was not inlined, and
+    # the calls made a pass over 100,000 x 20 rows take 123 ms instead of 4.
     if _is_dense(rows):
         def dense(rows, i, params, scales):
             acc = 0.0
             for j in range(rows.shape[1]):
-                acc += _note_scale(float(rows[i, j]), j, params, scales)
+                a = abs(float(rows[i, j]))
+                s = float(scales[0, j])
+                if a > s:
+                    # s_j <= 0 (no scale yet, or another optimizer's moment
+                    # kept by warm_start) has no weight at its scale to convert.
+                    if s > 0.0:
+                        ratio = s / a
+                        for k in range(params.shape[0]):
+                            params[k, j] *= ratio
+                    for k in range(scales.shape[0]):
+                        scales[k, j] = a
+                    # Read back: a float32 state holds |x| rounded.
+                    s = float(scales[0, j])
+                if a > 0.0:
+                    q = a / s
+                    acc += q * q
             return acc
         return dense
 
@@ -167,31 +185,22 @@ def _row_update_scales(rows, i, params, scales):
         data, indices, indptr = rows
         acc = 0.0
         for p in range(indptr[i], indptr[i + 1]):
-            acc += _note_scale(float(data[p]), np.uint64(indices[p]), params, scales)
+            j = np.uint64(indices[p])
+            a = abs(float(data[p]))
+            s = float(scales[0, j])
+            if a > s:
+                if s > 0.0:
+                    ratio = s / a
+                    for k in range(params.shape[0]):
+                        params[k, j] *= ratio
+                for k in range(scales.shape[0]):
+                    scales[k, j] = a
+                s = float(scales[0, j])
+            if a > 0.0:
+                q = a / s
+                acc += q * q
         return acc
     return sparse
-
-
-@register_jitable(**_OPTIONS, inline="always")
-def _note_scale(x, j, params, scales):
-    """One entry of :func:`row_update_scales`: update s_j, return (x / s_j)**2."""
-    a = abs(x)
-    if a == 0.0:
-        return 0.0
-    s = float(scales[0, j])
-    if a > s:
-        # A state s_j <= 0 (none yet, or another optimizer's moment left by
-        # warm_start) has no weight learnt at its scale to convert.
-        if s > 0.0:
-            ratio = s / a
-            for k in range(params.shape[0]):
-                params[k, j] *= ratio
-        for k in range(scales.shape[0]):
-            scales[k, j] = a
-        # Read back: a float32 state holds a rounded |x| (from float64 rows).
-        s = float(scales[0, j])
-    q = a / s
-    return q * q
 
 
 @overload(prefetch_row, jit_options=_OPTIONS, inline="always")
