@@ -801,8 +801,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         sample_weight = _unit_mean(sample_weight, dtype)
         rows = _Rows(X)
-        if self.optimizer in ("sgd", "momentum", "nesterov"):
-            _warn_if_badly_scaled(rows)
+        advice = _scale_advice(self)
+        if advice is not None:
+            _warn_if_badly_scaled(rows, advice)
         self.eta0_ = self._resolve_eta0(rows, sample_weight, n_outputs)
         state["eta"] = None  # every fit restarts the schedule from eta0_
         # L-BFGS opens one more sub-task than it runs iterations; recoveries redo
@@ -887,6 +888,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if not unit:
             sample_weight = _unit_mean(sample_weight, dtype)
         rows = _Rows(X)
+        _check_stream_scales(self, rows, first)
         if first or getattr(self, "eta0_", None) is None or self.eta0 != "auto":
             self.eta0_ = self._resolve_eta0(rows, sample_weight, targets.shape[1])
         if self.solver != "batch" and self.on_divergence == "raise" and not self.verbose:
@@ -1066,22 +1068,77 @@ def _top_eigenvalue(rows, sample_weight, fit_intercept, max_iter=20, rtol=1e-2,
 _SCALE_SPREAD_WARNING = 1e4
 
 
-def _warn_if_badly_scaled(rows):
-    """Warn when feature scales (root mean squares) span more than 1e4."""
+# partial_fit judges the scales on the first rows of a stream (whole chunks, at
+# least this many), so that the calls after them pay nothing for the check.
+_STREAM_SCALE_ROWS = 100
+
+
+def _scale_advice(estimator):
+    """What to advise when the features are badly scaled, or None if it does not matter.
+
+    The plain, momentum and Nesterov steps are bounded by the largest scale.
+    The "normalized" steps are scale-free, but an L1/L2 penalty is not: the
+    weights of small-scale features are large, and it shrinks them hardest.
+    """
+    if estimator.optimizer in ("sgd", "momentum", "nesterov"):
+        return ("Gradient descent with a step size safe for the largest converges slowly "
+                "along the smallest: use optimizer='normalized' (per-feature scale-free "
+                "steps, also for partial_fit streams), scale the features (e.g. "
+                "StandardScaler in a Pipeline), or use another adaptive optimizer "
+                "('adam', 'adagrad') or optimizer='lbfgs'.")
+    if estimator.optimizer == "normalized" and estimator.penalty is not None \
+            and estimator.alpha > 0:
+        return ("optimizer='normalized' takes scale-free steps, but the penalty is not "
+                "scale-free: it shrinks the large weights of small-scale features hardest. "
+                "Use penalty=None (or a much smaller alpha), or scale the features.")
+    return None
+
+
+def _warn_if_badly_scaled(rows, advice, seen=None):
+    """Warn, with ``advice``, when feature scales (root mean squares) span more than 1e4.
+
+    ``seen`` is ``(column sums of squares, number of rows)`` of earlier rows
+    to judge together with ``rows``. Returns that pair with ``rows`` added, or
+    None if it warned.
+    """
     sq = np.empty(rows.n_features)
     column_sq_sums(rows.data, rows.n_samples, sq)
-    rms = np.sqrt(sq / max(rows.n_samples, 1))
+    n_rows = rows.n_samples
+    if seen is not None:
+        sq += seen[0]
+        n_rows += seen[1]
+    rms = np.sqrt(sq / max(n_rows, 1))
     rms = rms[rms > 0]
     if rms.size > 1 and rms.max() > _SCALE_SPREAD_WARNING * rms.min():
         warnings.warn(
             f"The features' scales span a factor of {rms.max() / rms.min():.3g} (root mean "
-            f"squares from {rms.min():.3g} to {rms.max():.3g}). Gradient descent with a "
-            "step size safe for the largest converges slowly along the smallest: scale "
-            "the features (e.g. StandardScaler in a Pipeline), or use an adaptive "
-            "optimizer ('adam', 'adagrad') or optimizer='lbfgs'.",
+            f"squares from {rms.min():.3g} to {rms.max():.3g}). {advice}",
             UserWarning,
             stacklevel=2,
         )
+        return None
+    return sq, n_rows
+
+
+def _check_stream_scales(estimator, rows, first):
+    """``fit``'s warning about feature scales, for ``partial_fit``: at most once per estimator.
+
+    The first calls of a stream add their rows' column sums of squares to
+    ``estimator._stream_scales`` (replaced, never changed in place, as
+    ``restore_on_error`` requires) until a warning or ``_STREAM_SCALE_ROWS``
+    rows; it is None from then on, and pickles keep it, so a model stored
+    and resumed does not warn again.
+    """
+    state = () if first else estimator.__dict__.get("_stream_scales", ())
+    if state is None:
+        return
+    advice = _scale_advice(estimator)
+    if advice is None:
+        estimator._stream_scales = None
+        return
+    seen = _warn_if_badly_scaled(rows, advice, state or None)
+    estimator._stream_scales = None if seen is None or seen[1] >= _STREAM_SCALE_ROWS \
+        else seen
 
 
 def _unit_mean(sample_weight, dtype):

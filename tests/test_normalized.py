@@ -2,8 +2,9 @@
 
 A stream whose columns span 1e-3..1e3 must train as well as the same stream
 standardized, with no scaler; scaling a column must not change the model
-(beyond rounding); and the per-feature state must survive pickling between
-``partial_fit`` calls. The references are measured
+(beyond rounding); the per-feature state must survive pickling between
+``partial_fit`` calls; and ``partial_fit`` warns about badly scaled features,
+once per estimator, pointing to this optimizer. The references are measured
 in the same test (the standardized stream, a twin estimator, the rows seen),
 never hard-coded accuracies.
 """
@@ -237,3 +238,78 @@ def test_state_survives_pickling_between_partial_fit_calls(Est, solver):
     restarted.intercept_ = resumed.intercept_.copy()
     feed(restarted, X[half:], y[half:])
     assert not np.allclose(restarted.coef_, once.coef_)
+
+
+# ================================================ 4. the scale warning
+def _warnings_of(est, X, y, n_chunks):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _feed(est, X[:n_chunks * CHUNK], y[:n_chunks * CHUNK])
+    return [w for w in caught if issubclass(w.category, UserWarning)
+            and "scales span" in str(w.message)]
+
+
+def test_partial_fit_warns_about_scales_once_per_estimator():
+    Z, X, y = _stream(1_000)
+    caught = _warnings_of(GDClassifier(), X, y, n_chunks=50)
+    assert len(caught) == 1
+    assert "optimizer='normalized'" in str(caught[0].message)
+    # Another estimator warns again, once.
+    assert len(_warnings_of(GDClassifier(solver="stochastic"), X, y, n_chunks=50)) == 1
+    # Well-scaled rows, and the scale-free optimizer without a penalty: no warning.
+    assert _warnings_of(GDClassifier(), Z, y, n_chunks=50) == []
+    assert _warnings_of(GDClassifier(optimizer="normalized", penalty=None), X, y,
+                        n_chunks=50) == []
+
+
+def _alternating_rows(n_rows):
+    """Rows with one non-zero feature each, alternately of scale 1e-3 and 1e3.
+
+    Every row alone has one scale (nothing to compare); two rows together span 1e6.
+    """
+    rng = np.random.default_rng(4)
+    X = np.zeros((n_rows, 2))
+    X[0::2, 0] = 1e-3 * rng.standard_normal(len(X[0::2]))
+    X[1::2, 1] = 1e3 * rng.standard_normal(len(X[1::2]))
+    return X, np.arange(n_rows) % 2
+
+
+def test_partial_fit_judges_the_first_chunks_together():
+    """One-row chunks are judged with the rows before them, and warned about once."""
+    X, y = _alternating_rows(300)
+    # A fixed small step: "auto" from a first row of scale 1e-3 would diverge.
+    est = GDClassifier(eta0=1e-8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i in range(300):
+            est.partial_fit(X[i:i + 1], y[i:i + 1], classes=np.array([0, 1]))
+    caught = [w for w in caught if "scales span" in str(w.message)]
+    assert len(caught) == 1 and "factor of 1" in str(caught[0].message)
+    # A stored model does not warn again when it resumes.
+    resumed = pickle.loads(pickle.dumps(est))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        resumed.partial_fit(X, y)
+
+
+def test_partial_fit_judges_only_the_first_rows():
+    """After the first 100 rows the check stops (later calls pay nothing for it)."""
+    Z, X, y = _stream(400)
+    rows = np.vstack([Z[:100], X[100:]])
+    assert _warnings_of(GDClassifier(), rows, y, n_chunks=40) == []
+    assert len(_warnings_of(GDClassifier(), X, y, n_chunks=40)) == 1
+
+
+def test_penalty_with_normalized_updates_is_warned_about():
+    """The steps are scale-free, an L2 penalty is not: it costs accuracy on unscaled rows."""
+    Z, X, y = _stream(1_000)
+    caught = _warnings_of(GDClassifier(optimizer="normalized"), X, y, n_chunks=50)
+    assert len(caught) == 1 and "penalty=None" in str(caught[0].message)
+    with pytest.warns(UserWarning, match="penalty=None"):
+        GDClassifier(optimizer="normalized", max_iter=2, tol=None).fit(X, y)
+
+
+def test_fit_warning_points_to_normalized():
+    _, X, y = _stream(300)
+    with pytest.warns(UserWarning, match="optimizer='normalized'"):
+        GDClassifier(max_iter=2, tol=None).fit(X, y)
