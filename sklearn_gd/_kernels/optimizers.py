@@ -1,8 +1,9 @@
 """Per-coordinate update rules of the first-order optimizers.
 
-Each rule is a few lines in :func:`optimizer_step`, chosen by an integer code
-that is constant for a whole epoch (so the branch costs next to nothing beside
-a row's dot product). State is two arrays shaped like the parameters:
+Each rule is a few lines in :func:`optimizer_step` (NAG's in
+:func:`normalized_step`), chosen by an integer code that is constant for a
+whole epoch (so the branch costs next to nothing beside a row's dot product).
+State is two arrays shaped like the parameters:
 
 ==========  ==========================  =============================
 optimizer   first_moment                second_moment
@@ -37,9 +38,9 @@ keeps the change of a prediction near ``lr`` whatever the number of
 features. Keeping that mean rather than ``N`` itself means a float32 state
 neither overflows nor stops moving on long streams (``N + x`` rounds to
 ``N`` once ``N`` is 2**24 times larger). The loops keep ``s_j`` and the
-mean (see ``loops.py``); the rule here only reads ``s_j`` and updates
-``G_j``; the caller passes ``s = 1`` for the intercept and the learning rate
-already multiplied by ``sqrt(t / N)``.
+mean (see ``loops.py``); :func:`normalized_step` only reads ``s_j`` and
+updates ``G_j``, and its caller passes ``s = 1`` for the intercept and the
+learning rate already multiplied by ``sqrt(t / N)``.
 """
 
 import math
