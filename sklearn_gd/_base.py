@@ -613,8 +613,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         sample_weight = _unit_mean(sample_weight, dtype)
         rows = _Rows(X)
-        if self.optimizer in ("sgd", "momentum", "nesterov"):
-            _warn_if_badly_scaled(rows, self.fit_intercept)
+        advice = _scale_advice(self)
+        if advice is not None:
+            _warn_if_badly_scaled(rows, advice, _intercept_counts(self))
         self.eta0_ = self._resolve_eta0(rows, sample_weight, n_outputs)
         state.eta = None  # every fit restarts the schedule from eta0_
         # L-BFGS opens one more sub-task than it runs iterations; recoveries redo
@@ -700,6 +701,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if not unit:
             sample_weight = _unit_mean(sample_weight, dtype)
         rows = _Rows(X)
+        _check_stream_scales(self, rows, first)
         if first or getattr(self, "eta0_", None) is None or self.eta0 != "auto":
             self.eta0_ = self._resolve_eta0(rows, sample_weight, targets.shape[1])
         if self.solver != "batch" and self.on_divergence == "raise" and not self.verbose:
@@ -858,16 +860,57 @@ def _top_eigenvalue(rows, sample_weight, fit_intercept, max_iter=20, rtol=1e-2,
 _SCALE_SPREAD_WARNING = 1e3
 
 
-def _warn_if_badly_scaled(rows, fit_intercept=False):
-    """Warn when feature scales (root mean squares) span a factor of 1e3 or more.
+# partial_fit judges the scales on the first rows of a stream (whole chunks, at
+# least this many), so that the calls after them pay nothing for the check.
+_STREAM_SCALE_ROWS = 100
+
+
+def _scale_advice(estimator):
+    """What to advise when the features are badly scaled, or None if it does not matter.
+
+    The plain, momentum and Nesterov steps are bounded by the largest scale.
+    The "normalized" steps are scale-free, but an L1/L2 penalty is not: the
+    weights of small-scale features are large, and it shrinks them hardest.
+    """
+    if estimator.optimizer in ("sgd", "momentum", "nesterov"):
+        return ("Gradient descent with a step size safe for the largest converges slowly "
+                "along the smallest: use optimizer='normalized' (per-feature scale-free "
+                "steps, also for partial_fit streams), scale the features (e.g. "
+                "StandardScaler in a Pipeline), or use another adaptive optimizer "
+                "('adam', 'adagrad') or optimizer='lbfgs'.")
+    if estimator.optimizer == "normalized" and estimator.penalty is not None \
+            and estimator.alpha > 0:
+        return ("optimizer='normalized' takes scale-free steps, but the penalty is not "
+                "scale-free: it shrinks the large weights of small-scale features hardest. "
+                "Use penalty=None (or a much smaller alpha), or scale the features.")
+    return None
+
+
+def _intercept_counts(estimator):
+    """Whether the intercept's column of ones counts among the scales (plain steps only).
+
+    Features all scaled by 1e4 leave the intercept as slow as a tiny feature
+    would be under a step sized for them; the adaptive and normalized steps
+    are per coordinate, so there it does not matter.
+    """
+    return estimator.fit_intercept and estimator.optimizer in ("sgd", "momentum", "nesterov")
+
+
+def _warn_if_badly_scaled(rows, advice, fit_intercept=False, seen=None):
+    """Warn, with ``advice``, when feature scales (root mean squares) span 1e3 or more.
 
     With ``fit_intercept`` the intercept's column of ones counts as a feature
-    of scale 1: features all scaled by 1e4 leave the intercept as slow as a
-    tiny feature would be.
+    of scale 1. ``seen`` is ``(column sums of squares, number of rows)`` of
+    earlier rows to judge together with ``rows``. Returns that pair with
+    ``rows`` added, or None if it warned.
     """
     sq = np.empty(rows.n_features)
     column_sq_sums(rows.data, rows.n_samples, sq)
-    rms = np.sqrt(sq / max(rows.n_samples, 1))
+    n_rows = rows.n_samples
+    if seen is not None:
+        sq += seen[0]
+        n_rows += seen[1]
+    rms = np.sqrt(sq / max(n_rows, 1))
     rms = rms[rms > 0]
     if fit_intercept:
         rms = np.append(rms, 1.0)
@@ -876,12 +919,33 @@ def _warn_if_badly_scaled(rows, fit_intercept=False):
             f"The features' scales span a factor of {rms.max() / rms.min():.3g} (root mean "
             f"squares from {rms.min():.3g} to {rms.max():.3g}"
             + (", the intercept's column of ones counting as 1" if fit_intercept else "")
-            + "). Gradient descent with a step size safe for the largest converges slowly "
-            "along the smallest: scale the features (e.g. StandardScaler in a Pipeline), "
-            "or use an adaptive optimizer ('adam', 'adagrad') or optimizer='lbfgs'.",
+            + f"). {advice}",
             UserWarning,
             stacklevel=2,
         )
+        return None
+    return sq, n_rows
+
+
+def _check_stream_scales(estimator, rows, first):
+    """``fit``'s warning about feature scales, for ``partial_fit``: at most once per estimator.
+
+    The first calls of a stream add their rows' column sums of squares to
+    ``estimator._stream_scales`` (replaced, never changed in place, as
+    ``restore_on_error`` requires) until a warning or ``_STREAM_SCALE_ROWS``
+    rows; it is None from then on, and pickles keep it, so a model stored
+    and resumed does not warn again.
+    """
+    state = () if first else estimator.__dict__.get("_stream_scales", ())
+    if state is None:
+        return
+    advice = _scale_advice(estimator)
+    if advice is None:
+        estimator._stream_scales = None
+        return
+    seen = _warn_if_badly_scaled(rows, advice, _intercept_counts(estimator), state or None)
+    estimator._stream_scales = None if seen is None or seen[1] >= _STREAM_SCALE_ROWS \
+        else seen
 
 
 def _unit_mean(sample_weight, dtype):

@@ -15,6 +15,7 @@ import numpy as np
 from joblib import effective_n_jobs
 
 from ._kernels import loops as K
+from ._kernels.optimizers import OPT_NORMALIZED
 
 # Below this many multiply-adds a batch gradient is not worth splitting.
 _PARALLEL_MIN_WORK = 1 << 18
@@ -116,6 +117,10 @@ class BatchEpoch:
 
     ``last_gradient`` is (weights before the step, loss sum, gradient sum) of
     the latest call: the stopping rule's certificate, at no extra pass.
+
+    For ``optimizer="normalized"`` the per-feature scales come from the data
+    when the epochs start: every step sees all the rows, so each is one
+    update whose row norm is the rows' mean (see ``loops.batch_row_scales``).
     """
 
     def __init__(self, rows, targets, sample_weight, params, m1, m2, codes, hyper, n_jobs,
@@ -125,6 +130,10 @@ class BatchEpoch:
         self.params, self.m1, self.m2 = params, m1, m2
         self.codes, self.hyper = codes, hyper
         self.restart = restart
+        self.mean_norm = None
+        if codes[K.C_OPTIMIZER] == OPT_NORMALIZED:
+            self.mean_norm = K.batch_row_scales(rows.data, rows.n_samples, params, m1) \
+                + (1.0 if codes[K.C_FIT_INTERCEPT] else 0.0)
 
     def __call__(self, epoch, t):
         loss_sum = self.gradient()
@@ -134,6 +143,8 @@ class BatchEpoch:
         before = self.params.copy()
         if self.restart:
             restart_momentum(self.gradient.grads, self.m1)
+        if self.mean_norm is not None:
+            K.note_mean_norm(self.m1, self.mean_norm, t)
         status = K.batch_update(self.params, self.gradient.grads, float(self.gradient.n),
                                 self.m1, self.m2, t, self.codes, self.hyper)
         # batch_update leaves the sum of the block gradients in block 0.

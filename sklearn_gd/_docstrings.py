@@ -34,12 +34,24 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         Samples per update for ``solver="minibatch"``.
 
     optimizer : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", \
-"adamw", "lbfgs"}, default="sgd"
+"adamw", "normalized", "lbfgs"}, default="sgd"
         The update rule. "sgd" is the plain gradient step, "momentum" the heavy
         ball, "nesterov" Nesterov's accelerated gradient, "adagrad", "rmsprop",
         "adam" and "adamw" the adaptive methods. With "adamw" the L2 part of
         the penalty is decoupled weight decay (``w -= lr * alpha * w``) instead
         of a gradient term, so its optimum differs from the other optimizers'.
+        "normalized" is the normalized adaptive gradient (NAG) of Ross, Mineiro
+        and Langford (2013), Vowpal Wabbit's default update: Adagrad whose step
+        for feature ``j`` is also divided by ``s_j``, the largest ``|x_j|`` seen
+        so far, and multiplied by ``sqrt(t / N)``, with ``N`` the sum over
+        updates of ``sum_j (x_j / s_j)**2``. Its steps do not depend on the
+        scale of any feature, so streams of unscaled features need no scaler
+        (an L1/L2 penalty still does: set ``penalty=None`` or a small
+        ``alpha`` for unscaled features). It works with every solver; for
+        "batch" the scales are taken from the training rows before the first
+        epoch. The scales and the mean of ``sum_j (x_j / s_j)**2`` live in
+        ``optimizer_state_["first_moment"]``, so they carry over between
+        ``partial_fit`` calls, through pickling and with ``warm_start``.
         "lbfgs" is SciPy's L-BFGS-B quasi-Newton method on the full batch
         (``solver="batch"`` only; no L1, no ``early_stopping``, no
         ``partial_fit``): each iteration is one fused pass over the data, and
@@ -71,7 +83,8 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         momentum in the stochastic loops it is further multiplied by
         ``1 - momentum``. For the adaptive optimizers "auto" is their
         customary default (0.01 for "adagrad" and "rmsprop", 0.001 for "adam"
-        and "adamw"). The value used is stored in ``eta0_``.
+        and "adamw", 0.5 for "normalized", as in Vowpal Wabbit). The value
+        used is stored in ``eta0_``.
 
     power_t : float, default=0.5
         Exponent of the "invscaling" schedule.
@@ -219,7 +232,10 @@ n_iter_ : int
     optimizer_state_ : dict
         ``"first_moment"`` and ``"second_moment"``: the optimizer's running
         averages, arrays of shape (n_outputs, n_features + 1) whose last column
-        belongs to the intercept.
+        belongs to the intercept. For "normalized", ``"first_moment"`` holds
+        the feature scales ``s_j`` (the same in every row) and, in its last
+        column, the mean of ``sum_j (x_j / s_j)**2`` over the updates;
+        ``"second_moment"`` the sums of squared gradients.
 
     n_features_in_ : int
         Number of features seen during ``fit``.

@@ -67,11 +67,13 @@ OPTIMIZERS = {
     "rmsprop": O.OPT_RMSPROP,
     "adam": O.OPT_ADAM,
     "adamw": O.OPT_ADAMW,
+    "normalized": O.OPT_NORMALIZED,
 }
 
 # Optimizers whose step is normalised by gradient magnitudes: "auto" cannot be
 # derived from a Lipschitz constant, so it means the customary default rate.
-ADAPTIVE_DEFAULT_ETA = {"adagrad": 0.01, "rmsprop": 0.01, "adam": 0.001, "adamw": 0.001}
+ADAPTIVE_DEFAULT_ETA = {"adagrad": 0.01, "rmsprop": 0.01, "adam": 0.001, "adamw": 0.001,
+                        "normalized": 0.5}
 
 SCHEDULES = (
     "constant",

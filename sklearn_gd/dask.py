@@ -34,9 +34,9 @@ memory (slow, but it works).
 
 Not supported: the "minibatch" and "stochastic" solvers (stream chunks through
 ``partial_fit`` with ``dask_ml.wrappers.Incremental`` instead), ``optimizer=
-"lbfgs"``, ``early_stopping``, the scikit-learn callbacks, and ``eta0="auto"``
-for the plain, momentum and Nesterov updates beyond 4096 features (pass a
-number).
+"lbfgs"`` and ``optimizer="normalized"``, ``early_stopping``, the scikit-learn
+callbacks, and ``eta0="auto"`` for the plain, momentum and Nesterov updates
+beyond 4096 features (pass a number).
 """
 
 import inspect
@@ -148,6 +148,10 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
                         "dask_ml.wrappers.Incremental instead)")
     if est.optimizer == "lbfgs":
         problems.append("optimizer='lbfgs'")
+    if est.optimizer == "normalized":
+        # Its per-feature scales need a pass over the rows before the first
+        # step (BatchEpoch makes it), which has no distributed version here.
+        problems.append("optimizer='normalized' (use fit or partial_fit for it)")
     if est.early_stopping:
         problems.append("early_stopping=True")
     if problems:

@@ -21,7 +21,7 @@ REGRESSION = ("squared_error", "huber", "squared_epsilon_insensitive", "absolute
               "epsilon_insensitive", "quantile")
 CLASSIFICATION = ("log_loss", "squared_hinge", "modified_huber", "hinge")
 SOLVERS = ("batch", "minibatch", "stochastic")
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "normalized")
 ALPHA = 1e-3
 
 

@@ -449,7 +449,8 @@ def test_squared_hinge_l2_equals_linear_svc():
 # Adagrad's step shrinks by itself as squared gradients accumulate. RMSprop and
 # Adam(W) with a constant step normalise the gradient by its running RMS, so near
 # the optimum they keep taking steps of roughly eta0 and can cycle around it;
-# "inverse_time" makes the step decay so they settle.
+# "inverse_time" makes the step decay so they settle. "normalized" is Adagrad
+# with per-feature scales, and its "auto" rate serves.
 _OPTIMIZER_SETTINGS = {
     "sgd": {},
     "momentum": {},
@@ -458,6 +459,7 @@ _OPTIMIZER_SETTINGS = {
     "rmsprop": {"eta0": 0.1, "learning_rate": "inverse_time", "decay_rate": 0.01},
     "adam": {"eta0": 0.1, "learning_rate": "inverse_time", "decay_rate": 0.01},
     "adamw": {"eta0": 0.1, "learning_rate": "inverse_time", "decay_rate": 0.01},
+    "normalized": {},
 }
 
 
@@ -516,6 +518,11 @@ def _reference_trajectory(optimizer, X, y, sw, alpha, eta0, n_steps, momentum=0.
     penal = np.r_[np.ones(p), 0.0]
     m1 = np.zeros(p + 1)
     m2 = np.zeros(p + 1)
+    # NAG (Ross, Mineiro & Langford 2013) on full batches: the scales are the
+    # columns' largest |x| (the intercept's constant feature: 1), and each step's
+    # sum_j (x_j / s_j)**2 is the rows' mean, so sqrt(t / N) is constant.
+    scales = np.r_[np.abs(X).max(axis=0), 1.0]
+    mean_norm = np.mean(np.sum((Xb / scales) ** 2, axis=1))
     for t in range(1, n_steps + 1):
         g = Xb.T @ (sw * (Xb @ w - y)) / sw.sum()
         if optimizer != "adamw":
@@ -534,6 +541,9 @@ def _reference_trajectory(optimizer, X, y, sw, alpha, eta0, n_steps, momentum=0.
         elif optimizer == "rmsprop":
             m2 = beta_2 * m2 + (1 - beta_2) * g * g
             new = w - eta0 * g / (np.sqrt(m2) + eps)
+        elif optimizer == "normalized":
+            m2 = m2 + g * g
+            new = w - eta0 / np.sqrt(mean_norm) * g / (scales * np.sqrt(m2))
         else:
             m1 = beta_1 * m1 + (1 - beta_1) * g
             m2 = beta_2 * m2 + (1 - beta_2) * g * g
@@ -573,14 +583,16 @@ def _sparse_problem(seed=1):
 # optimizer tests for why they need one). Adagrad converges, but slowly: at a
 # lasso optimum the smooth gradient of a non-zero weight is -l1 * sign(w), not
 # 0, so its sum of squared gradients grows linearly and its step decays like
-# 1 / sqrt(t); it gets a looser tolerance.
+# 1 / sqrt(t); it gets a looser tolerance, and so does "normalized", which is
+# Adagrad with per-feature scales.
 _L1_SETTINGS = {
     "sgd": {},
     "adagrad": {"eta0": 0.1},
     "rmsprop": {"eta0": 0.1, "learning_rate": "inverse_time", "decay_rate": 0.01},
     "adam": {"eta0": 0.1, "learning_rate": "inverse_time", "decay_rate": 0.01},
+    "normalized": {},
 }
-_L1_ATOL = {"adagrad": 2e-4}
+_L1_ATOL = {"adagrad": 2e-4, "normalized": 5e-5}
 
 
 @pytest.mark.parametrize("optimizer", sorted(_L1_SETTINGS))

@@ -196,6 +196,8 @@ def test_fit_dask_divergence_and_unsupported_options(client):
     _assert_same_fit(remote, local)
     with pytest.raises(ValueError, match="solver='batch' only"):
         fit_dask(GDRegressor(solver="minibatch"), *_chunked(X, y, 500))
+    with pytest.raises(ValueError, match="optimizer='normalized'"):
+        fit_dask(GDRegressor(optimizer="normalized"), *_chunked(X, y, 500))
     with pytest.raises(ValueError, match="NaN or infinity"):
         X_bad = X.copy()
         X_bad[3, 2] = np.nan

@@ -519,6 +519,9 @@ _CARRY_CASES = [
     ("rmsprop", "constant", "minibatch"),
     ("adam", "constant", "stochastic"),
     ("sgd", "optimal", "stochastic"),
+    ("normalized", "constant", "batch"),
+    ("normalized", "constant", "minibatch"),
+    ("normalized", "invscaling", "stochastic"),
 ]
 
 

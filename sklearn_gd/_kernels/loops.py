@@ -26,15 +26,37 @@ the helpers in ``rows.py`` specialise each kernel per format at compile time.
 Rows are visited in the order given (shuffled by the driver) and the row,
 target and weight of the sample ``PREFETCH_DISTANCE`` places ahead are
 prefetched.
+
+The "normalized" optimizer (see ``optimizers.py``) also needs each row before
+its scores: the row updates the per-feature scales ``s_j`` (and rescales the
+weights of the features whose scale grew), and its ``sum_j (x_j / s_j)**2``
+enters the running mean kept in the intercept column of ``m1``. The
+stochastic loop does this per sample, the mini-batch loop per row and takes
+the batch's mean as one update's, and the batch loop gets its scales from
+:func:`batch_row_scales` before its first epoch.
 """
 
 import math
 
 from ._jit import kernel
 from .losses import loss_and_dscores, score_loss
-from .optimizers import OPT_ADAM, OPT_ADAMW, OPT_SGD, optimizer_step
+from .optimizers import (
+    OPT_ADAM,
+    OPT_ADAMW,
+    OPT_NORMALIZED,
+    OPT_SGD,
+    normalized_step,
+    optimizer_step,
+)
 from .prefetch import PREFETCH_DISTANCE, prefetch_array_item
-from .rows import prefetch_row, row_axpy, row_clear, row_dot, row_sq_norm
+from .rows import (
+    prefetch_row,
+    row_axpy,
+    row_clear,
+    row_dot,
+    row_sq_norm,
+    row_update_scales,
+)
 from .schedules import step_learning_rate
 
 STATUS_OK = 0
@@ -133,10 +155,13 @@ def update_coordinate(w, g, m1, m2, penalised, lr, bias1, bias2, codes, hyper):
         g = min(max(g, -clip), clip)
     if penalised and not decoupled:
         g += l2 * w
-    new_w, m1, m2, step = optimizer_step(
-        opt, w, g, m1, m2, lr, hyper[H_MOMENTUM], hyper[H_BETA_1], hyper[H_BETA_2],
-        hyper[H_OPT_EPSILON], bias1, bias2,
-    )
+    if opt == OPT_NORMALIZED:
+        new_w, m2, step = normalized_step(w, g, m1, m2, lr)
+    else:
+        new_w, m1, m2, step = optimizer_step(
+            opt, w, g, m1, m2, lr, hyper[H_MOMENTUM], hyper[H_BETA_1], hyper[H_BETA_2],
+            hyper[H_OPT_EPSILON], bias1, bias2,
+        )
     if penalised:
         if decoupled:
             new_w -= lr * l2 * w
@@ -178,6 +203,47 @@ def learning_rate_at(t, codes, hyper):
                               hyper[H_OPTIMAL_OFFSET], hyper[H_ALPHA])
 
 
+@_inline
+def note_mean_norm(m1, norm, t):
+    """Fold update ``t``'s ``sum_j (x_j / s_j)**2`` into the running mean in ``m1[:, -1]``.
+
+    ``t`` is 1-based. A mean that is not positive was not written by this
+    optimizer (a fresh state, or another optimizer's moment kept by
+    ``warm_start``): it restarts from this update's value.
+    """
+    last = m1.shape[1] - 1
+    mean = float(m1[0, last])
+    mean = norm if not mean > 0.0 else mean + (norm - mean) / t
+    for k in range(m1.shape[0]):
+        m1[k, last] = mean
+
+
+@_inline
+def normalized_rate(m1):
+    """NAG's ``sqrt(t / N)``: 1 / sqrt of the mean kept by :func:`note_mean_norm`."""
+    mean = float(m1[0, m1.shape[1] - 1])
+    return 1.0 / math.sqrt(mean) if mean > 0.0 else 0.0
+
+
+@_jit
+def batch_row_scales(rows, n_samples, params, m1):
+    """Scales of the batch loop for "normalized": one update sees all the rows.
+
+    Raises each ``s_j`` to the largest |x_j| of the rows (rescaling the
+    weights as :func:`row_update_scales` does) and returns the rows' mean of
+    ``sum_j (x_j / s_j)**2`` at those scales (the intercept not included).
+    """
+    total = 0.0
+    # The first sweep raises the scales; the second, at the final scales, only
+    # sums. One loop for both: the row helper inlined twice into one function
+    # trips Numba's IR checks (NumbaIRAssumptionWarning).
+    for _ in range(2):
+        total = 0.0
+        for i in range(n_samples):
+            total += row_update_scales(rows, i, params, m1)
+    return total / max(n_samples, 1)
+
+
 @_jit
 def apply_gradient(params, grad, scale, m1, m2, t, codes, hyper):
     """One optimizer step on every parameter from the gradient ``grad * scale``.
@@ -197,12 +263,24 @@ def apply_gradient(params, grad, scale, m1, m2, t, codes, hyper):
         if norm > clip_norm:
             scale *= clip_norm / norm
     lr = learning_rate_at(t, codes, hyper)
+    normalized = codes[C_OPTIMIZER] == OPT_NORMALIZED
+    if normalized:
+        lr *= normalized_rate(m1)
     bias1, bias2 = bias_corrections(t, codes, hyper)
     for k in range(params.shape[0]):
-        for j in range(n_fit):
+        for j in range(n_features):
             params[k, j], m1[k, j], m2[k, j] = update_coordinate(
-                params[k, j], grad[k, j] * scale, m1[k, j], m2[k, j], j < n_features,
+                params[k, j], grad[k, j] * scale, m1[k, j], m2[k, j], True,
                 lr, bias1, bias2, codes, hyper)
+        if n_fit > n_features:
+            # "normalized" keeps its mean norm where the intercept's first
+            # moment would be: the intercept's scale is that of its constant 1.
+            b = n_features
+            params[k, b], m1_b, m2[k, b] = update_coordinate(
+                params[k, b], grad[k, b] * scale, 1.0 if normalized else m1[k, b],
+                m2[k, b], False, lr, bias1, bias2, codes, hyper)
+            if not normalized:
+                m1[k, b] = m1_b
 
 
 @_jit
@@ -242,12 +320,18 @@ def sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, scores,
     n_features = params.shape[1] - 1
     fit_intercept = codes[C_FIT_INTERCEPT] != 0
     clip_norm = hyper[H_CLIP_NORM]
+    normalized = codes[C_OPTIMIZER] == OPT_NORMALIZED
     loss_sum = 0.0
+    norm = 0.0
     for pos in range(n):
         if pos + PREFETCH_DISTANCE < n:
             prefetch_sample(rows, targets, sample_weight, order[pos + PREFETCH_DISTANCE])
         i = order[pos]
         sw = sample_weight[i]
+        if normalized:
+            # Before the scores, as in NAG: a weight rescaled for a grown
+            # scale already predicts at that scale.
+            norm = row_update_scales(rows, i, params, m1) + (1.0 if fit_intercept else 0.0)
         for k in range(n_out):
             scores[k] = row_dot(rows, i, params, k) + params[k, n_features]
         loss_sum += sw * scores_loss(scores, targets, i, dscores, codes, hyper)
@@ -255,6 +339,9 @@ def sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, scores,
             return loss_sum, t, STATUS_DIVERGED
         t += 1
         lr = learning_rate_at(t, codes, hyper)
+        if normalized:
+            note_mean_norm(m1, norm, t)
+            lr *= normalized_rate(m1)
         factor = sw
         if clip_norm > 0.0:
             sq = 0.0
@@ -276,9 +363,12 @@ def sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, scores,
                     codes, hyper)
             row_clear(rows, i, work, k)
             if fit_intercept:
-                params[k, n_features], m1[k, n_features], m2[k, n_features] = \
-                    update_coordinate(params[k, n_features], a, m1[k, n_features],
-                                      m2[k, n_features], False, lr, bias1, bias2, codes, hyper)
+                # See apply_gradient: "normalized" keeps its mean norm here.
+                params[k, n_features], m1_b, m2[k, n_features] = update_coordinate(
+                    params[k, n_features], a, 1.0 if normalized else m1[k, n_features],
+                    m2[k, n_features], False, lr, bias1, bias2, codes, hyper)
+                if not normalized:
+                    m1[k, n_features] = m1_b
     if not params_finite(params):
         return loss_sum, t, STATUS_DIVERGED
     return loss_sum, t, STATUS_OK
@@ -362,15 +452,20 @@ def minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1,
     """
     n = order.shape[0]
     n_features = params.shape[1] - 1
+    normalized = codes[C_OPTIMIZER] == OPT_NORMALIZED
+    intercept_norm = 1.0 if codes[C_FIT_INTERCEPT] else 0.0
     loss_sum = 0.0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         grad[:, :] = 0.0
+        norm = 0.0
         for pos in range(start, stop):
             if pos + PREFETCH_DISTANCE < n:
                 prefetch_sample(rows, targets, sample_weight, order[pos + PREFETCH_DISTANCE])
             i = order[pos]
             sw = sample_weight[i]
+            if normalized:
+                norm += row_update_scales(rows, i, params, m1) + intercept_norm
             for k in range(params.shape[0]):
                 scores[k] = row_dot(rows, i, params, k) + params[k, n_features]
             loss_sum += sw * scores_loss(scores, targets, i, dscores, codes, hyper)
@@ -382,6 +477,10 @@ def minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1,
                     row_axpy(rows, i, a, grad, k)
                     grad[k, n_features] += a
         t += 1
+        if normalized:
+            # The update is one step from the batch's mean gradient, so the
+            # batch's mean row norm is its norm.
+            note_mean_norm(m1, norm / (stop - start), t)
         apply_gradient(params, grad, 1.0 / (stop - start), m1, m2, t, codes, hyper)
     if not params_finite(params):
         return loss_sum, t, STATUS_DIVERGED

@@ -43,6 +43,16 @@ def row_add_squares(rows, i, out):
     """out[j] += x_ij ** 2 for every column j (float64 ``out``)."""
 
 
+def row_update_scales(rows, i, params, scales):
+    """Note row i's |x_ij| in the per-feature scales; return sum_j (x_ij / s_j)**2.
+
+    ``scales[k, j]`` holds s_j, the largest |x_j| seen (the same in every row
+    k). Where |x_ij| exceeds it, s_j becomes |x_ij| and ``params[:, j]`` is
+    multiplied by old s_j / new s_j (when old s_j > 0), as the normalized
+    adaptive gradient (NAG) of Ross, Mineiro and Langford does.
+    """
+
+
 def prefetch_row(rows, i):
     """Ask for the cache lines of row i ahead of its use."""
 
@@ -140,6 +150,56 @@ def _row_add_squares(rows, i, out):
         for p in range(indptr[i], indptr[i + 1]):
             x = float(data[p])
             out[np.uint64(indices[p])] += x * x
+    return sparse
+
+
+@overload(row_update_scales, jit_options=_OPTIONS, inline="always")
+def _row_update_scales(rows, i, params, scales):
+    # The body is written out in both versions: as a shared helper (a
+    # register_jitable function taking the arrays) it was not inlined, and
+    # the calls made a pass over 100,000 x 20 rows take 123 ms instead of 4.
+    if _is_dense(rows):
+        def dense(rows, i, params, scales):
+            acc = 0.0
+            for j in range(rows.shape[1]):
+                a = abs(float(rows[i, j]))
+                s = float(scales[0, j])
+                if a > s:
+                    # s_j <= 0 (no scale yet, or another optimizer's moment
+                    # kept by warm_start) has no weight at its scale to convert.
+                    if s > 0.0:
+                        ratio = s / a
+                        for k in range(params.shape[0]):
+                            params[k, j] *= ratio
+                    for k in range(scales.shape[0]):
+                        scales[k, j] = a
+                    # Read back: a float32 state holds |x| rounded.
+                    s = float(scales[0, j])
+                if a > 0.0:
+                    q = a / s
+                    acc += q * q
+            return acc
+        return dense
+
+    def sparse(rows, i, params, scales):
+        data, indices, indptr = rows
+        acc = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            j = np.uint64(indices[p])
+            a = abs(float(data[p]))
+            s = float(scales[0, j])
+            if a > s:
+                if s > 0.0:
+                    ratio = s / a
+                    for k in range(params.shape[0]):
+                        params[k, j] *= ratio
+                for k in range(scales.shape[0]):
+                    scales[k, j] = a
+                s = float(scales[0, j])
+            if a > 0.0:
+                q = a / s
+                acc += q * q
+        return acc
     return sparse
 
 
