@@ -24,7 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms
 
-from ._batch import BatchEpoch
+from ._batch import BatchEpoch, FullGradient
 from ._callbacks import CallbackSupportMixin, epoch_callbacks
 from ._driver import (
     BLOWUP,
@@ -47,6 +47,7 @@ from ._registry import (
     SOLVERS,
 )
 from ._state import TrainingState
+from ._step_size import DATA_DERIVED, adaptive_rate
 
 # partial_fit's check of the last update of a chunk reads at most this many rows.
 _STREAM_CHECK_ROWS = 256
@@ -246,7 +247,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _multinomial(self, n_outputs):
         return self._loss_info().multinomial and n_outputs > 1
 
-    def _resolve_eta0(self, rows, sample_weight, n_outputs):
+    def _resolve_eta0(self, rows, sample_weight, n_outputs, initial_gradient=None):
         """Initial step size; ``"auto"`` derives it from the data.
 
         For the plain, momentum and Nesterov updates "auto" is ``1 / L`` with L
@@ -256,13 +257,28 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         and in between for mini-batches, plus the L2 strength. Momentum
         amplifies the gradient noise of the stochastic loops by
         ``1 / (1 - momentum)``, so there the rate is scaled down by that factor.
-        Adaptive optimizers normalise gradients, so "auto" is their customary
-        default rate. L-BFGS takes no step size (NaN).
+        Adagrad, RMSprop, Adam and AdamW move each coordinate by about their
+        rate per update, so for them "auto" is a distance in the units of the
+        weights, from ``initial_gradient()`` (the mean gradient at the
+        all-zero model) and the columns' scales (see ``_step_size``); the
+        customary constant only when the data say nothing (a zero gradient).
+        "normalized" takes 0.5, as Vowpal Wabbit's default. L-BFGS takes no
+        step size (NaN).
         """
         if self.optimizer == "lbfgs":
             return float("nan")
         if self.eta0 != "auto":
             return float(self.eta0)
+        if self.optimizer in DATA_DERIVED:
+            n = rows.n_samples  # reading the rows: the Dask path then gathers them
+            rate = None
+            if initial_gradient is not None:
+                l2, _ = _penalty_split(self.penalty, self.alpha, self.l1_ratio)
+                updates = -(-n // self._batch_rows(n))
+                rate = adaptive_rate(self.optimizer, rows, sample_weight, initial_gradient(),
+                                     self._curvature(n_outputs), l2, self.fit_intercept,
+                                     max(updates, 1), self.beta_2)
+            return ADAPTIVE_DEFAULT_ETA[self.optimizer] if rate is None else rate
         if self.optimizer in ADAPTIVE_DEFAULT_ETA:
             return ADAPTIVE_DEFAULT_ETA[self.optimizer]
         X = rows.as_matrix()
@@ -283,17 +299,37 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             # curvature moves from one row's (b = 1) to the full data's (b = n).
             share = (1.0 / batch - 1.0 / n) / (1.0 - 1.0 / n)
             gram = full + (top_row - full) * share
-        info = self._loss_info()
-        curvature = info.curvature
+        l2, _ = _penalty_split(self.penalty, self.alpha, self.l1_ratio)
+        eta = 1.0 / max(self._curvature(n_outputs) * gram + l2, 1e-12)
+        if self.optimizer in ("momentum", "nesterov") and batch < n:
+            eta *= 1.0 - self.momentum
+        return eta
+
+    def _curvature(self, n_outputs):
+        """A bound on the loss's second derivative in the score (a scale, if non-smooth)."""
+        curvature = self._loss_info().curvature
         if self.loss == "focal":
             curvature *= 1.0 + self.gamma
         if self._multinomial(n_outputs):
             curvature = max(curvature, 0.5)
-        l2, _ = _penalty_split(self.penalty, self.alpha, self.l1_ratio)
-        eta = 1.0 / max(curvature * gram + l2, 1e-12)
-        if self.optimizer in ("momentum", "nesterov") and batch < n:
-            eta *= 1.0 - self.momentum
-        return eta
+        return curvature
+
+    def _initial_gradient(self, rows, targets, sample_weight, like):
+        """A callable giving the mean loss gradient at the all-zero model (one pass).
+
+        At zero, not at the starting weights: the rate is then a property of
+        the data alone, so a warm start continues with the rate of the fit it
+        continues (two warm-started fits equal one long one).
+        """
+
+        def gradient():
+            codes, hyper = self._kernel_config(like.shape[0], 0.0)
+            zero = np.zeros_like(like)
+            _, grad_sum = FullGradient(rows, targets, sample_weight, zero, codes, hyper,
+                                       self.n_jobs)(zero)
+            return grad_sum / float(np.sum(sample_weight, dtype=np.float64))
+
+        return gradient
 
     def _batch_rows(self, n_samples):
         if self.solver == "batch":
@@ -616,7 +652,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         advice = _scale_advice(self)
         if advice is not None:
             _warn_if_badly_scaled(rows, advice, _intercept_counts(self))
-        self.eta0_ = self._resolve_eta0(rows, sample_weight, n_outputs)
+        self.eta0_ = self._resolve_eta0(
+            rows, sample_weight, n_outputs,
+            self._initial_gradient(rows, targets, sample_weight, state.params))
         state.eta = None  # every fit restarts the schedule from eta0_
         # L-BFGS opens one more sub-task than it runs iterations; recoveries redo
         # epochs, so their count is not known in advance.
@@ -703,7 +741,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         rows = _Rows(X)
         _check_stream_scales(self, rows, first)
         if first or getattr(self, "eta0_", None) is None or self.eta0 != "auto":
-            self.eta0_ = self._resolve_eta0(rows, sample_weight, targets.shape[1])
+            self.eta0_ = self._resolve_eta0(
+                rows, sample_weight, targets.shape[1],
+                self._initial_gradient(rows, targets, sample_weight, state.params))
         if self.solver != "batch" and self.on_divergence == "raise" and not self.verbose:
             curve, n_epochs = self._stream_epoch(rows, targets, sample_weight, state, unit)
         else:

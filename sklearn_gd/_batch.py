@@ -132,7 +132,8 @@ class BatchEpoch:
         self.restart = restart
         self.mean_norm = None
         if codes[K.C_OPTIMIZER] == OPT_NORMALIZED:
-            self.mean_norm = K.batch_row_scales(rows.data, rows.n_samples, params, m1) \
+            self.mean_norm = K.batch_row_scales(rows.data, rows.n_samples, sample_weight,
+                                                params, m1) \
                 + (1.0 if codes[K.C_FIT_INTERCEPT] else 0.0)
 
     def __call__(self, epoch, t):

@@ -81,10 +81,14 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         "batch" (a few power iterations), the largest squared row norm for
         "stochastic", in between for "minibatch", plus the L2 strength; with
         momentum in the stochastic loops it is further multiplied by
-        ``1 - momentum``. For the adaptive optimizers "auto" is their
-        customary default (0.01 for "adagrad" and "rmsprop", 0.001 for "adam"
-        and "adamw", 0.5 for "normalized", as in Vowpal Wabbit). The value
-        used is stored in ``eta0_``.
+        ``1 - momentum``. For "adagrad", "rmsprop", "adam" and "adamw",
+        which move each coordinate by about their rate per update, "auto" is a
+        distance from the data: the largest diagonal-Newton step
+        ``|g_j| / h_j`` of one gradient pass at the start, divided by
+        ``8 sqrt(S)`` (Adam), ``16 sqrt(S)`` (RMSprop) or ``S**(1/4) / 2``
+        (Adagrad) for ``S`` updates per epoch, capped so that the first update
+        cannot overshoot (see the user guide). "normalized" takes 0.5, as Vowpal
+        Wabbit does. The value used is stored in ``eta0_``.
 
     power_t : float, default=0.5
         Exponent of the "invscaling" schedule.

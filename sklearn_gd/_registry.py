@@ -70,8 +70,10 @@ OPTIMIZERS = {
     "normalized": O.OPT_NORMALIZED,
 }
 
-# Optimizers whose step is normalised by gradient magnitudes: "auto" cannot be
-# derived from a Lipschitz constant, so it means the customary default rate.
+# Optimizers whose step is normalised by gradient magnitudes: "auto" is not 1/L.
+# For the first four it is a distance from the data (``_step_size``) and these
+# customary rates are only the fallback when the data say nothing (a zero
+# gradient at the start); "normalized" takes Vowpal Wabbit's 0.5.
 ADAPTIVE_DEFAULT_ETA = {"adagrad": 0.01, "rmsprop": 0.01, "adam": 0.001, "adamw": 0.001,
                         "normalized": 0.5}
 

@@ -213,7 +213,7 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
                 f"eta0='auto' with optimizer={est.optimizer!r} derives the step size from "
                 f"the ({n_features} + 1)^2 weighted Gram matrix of X, which fit_dask does "
                 f"not build for more than {_MAX_GRAM_FEATURES} features: pass a numeric "
-                "eta0, or use an adaptive optimizer ('adam', 'adagrad', 'rmsprop')."
+                "eta0."
             )
         stride = _eigen_stride(n_samples)
         stats["gram"] = _weighted_gram(X, weights, est.fit_intercept, stride)
@@ -251,17 +251,24 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
             state = est._fresh_state(n_outputs, n_features, dtype)
     else:
         state = est._fresh_state(n_outputs, n_features, dtype, coef_init, intercept_init)
+    gradient = _DaskGradient(X, targets, weights, split_every)
     if needs_data:
         # The mean over the rows _top_eigenvalue uses, with weights of mean 1 over all.
         n_used = -(-n_samples // stride)
         gram = stats["gram"] * (n_samples / total) / n_used
+        codes, hyper = est._kernel_config(n_outputs, 0.0)
+
+        def initial_gradient():
+            # The mean gradient at the all-zero model, as fit's, on the workers.
+            _, grad_sum = gradient(np.zeros_like(state.params), codes, hyper)
+            return grad_sum.astype(np.float64) / unit_total
+
         est.eta0_ = est._resolve_eta0(*_gram_stand_in(gram, est.fit_intercept, dtype),
-                                      n_outputs)
+                                      n_outputs, initial_gradient)
     else:
         est.eta0_ = est._resolve_eta0(_NoData(), _NoData(), n_outputs)
     state.eta = None  # every fit restarts the schedule from eta0_
 
-    gradient = _DaskGradient(X, targets, weights, split_every)
     # ``zero_model_bound`` of all the targets, from the sums gathered above.
     bound = max(target_sq, target_abs)
     if est._multinomial(n_outputs):

@@ -34,6 +34,14 @@ ESTIMATORS = [
     GDRegressor(loss="epsilon_insensitive", solver="stochastic", optimizer="adamw",
                 eta0=0.05, learning_rate="exponential", decay_rate=0.01, max_iter=100,
                 random_state=0),
+    # The adaptive optimizers and "normalized" at their automatic rates (the
+    # customary constants failed check_class_weight_classifiers, and RMSprop
+    # check_n_features_in, before eta0="auto" came from the data).
+    GDClassifier(optimizer="adam"),
+    GDClassifier(optimizer="rmsprop"),
+    GDRegressor(loss="huber", optimizer="adam"),
+    GDClassifier(optimizer="normalized"),
+    GDRegressor(optimizer="normalized", solver="stochastic", random_state=0),
     GDClassifier(loss="log_loss", solver="stochastic", optimizer="adam", eta0=0.01,
                  learning_rate="invscaling", power_t=0.1, early_stopping=True, max_iter=50,
                  random_state=0),

@@ -198,3 +198,19 @@ def test_stopping_rule_counts_a_rise_as_a_stall_never_as_convergence():
     assert not rule.observe(5.0)
     assert not rule.observe(7.0) and rule.rose  # a rise: one stall, and noted
     assert rule.observe(6.0)  # second epoch without a new best: time to check
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_adaptive_optimizers_take_their_rate_from_the_data(solver):
+    """An intercept of 50 is out of reach of Adam's customary 0.001 in 1,000 steps.
+
+    With the fixed rates these ended 100-250x above the optimum; the rate from
+    the data (see _step_size) gets them there.
+    """
+    X, y = problem("well", "regression", n_samples=3000, n_features=20)
+    best = optimum("squared_error", X, y, alpha=1e-4)[2]
+    for opt in ("adagrad", "rmsprop", "adam"):
+        est = GDRegressor(solver=solver, optimizer=opt, random_state=0).fit(X, y)
+        value = objective("squared_error", X, y, est.coef_, est.intercept_[0], alpha=1e-4)
+        assert relative_gap(value, best) <= 1e-3, (opt, est.eta0_, est.n_iter_)
+        assert est.eta0_ > 0.01  # a distance in the units of the weights

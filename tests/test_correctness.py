@@ -519,10 +519,11 @@ def _reference_trajectory(optimizer, X, y, sw, alpha, eta0, n_steps, momentum=0.
     m1 = np.zeros(p + 1)
     m2 = np.zeros(p + 1)
     # NAG (Ross, Mineiro & Langford 2013) on full batches: the scales are the
-    # columns' largest |x| (the intercept's constant feature: 1), and each step's
-    # sum_j (x_j / s_j)**2 is the rows' mean, so sqrt(t / N) is constant.
-    scales = np.r_[np.abs(X).max(axis=0), 1.0]
-    mean_norm = np.mean(np.sum((Xb / scales) ** 2, axis=1))
+    # columns' largest |x| over rows of positive weight (the intercept's constant
+    # feature: 1), and each step's sum_j (x_j / s_j)**2 is the rows' weighted
+    # mean (as repeated rows would give), so sqrt(t / N) is constant.
+    scales = np.r_[np.abs(X[sw > 0]).max(axis=0), 1.0]
+    mean_norm = np.average(np.sum((Xb / scales) ** 2, axis=1), weights=sw)
     for t in range(1, n_steps + 1):
         g = Xb.T @ (sw * (Xb @ w - y)) / sw.sum()
         if optimizer != "adamw":

@@ -226,22 +226,29 @@ def normalized_rate(m1):
 
 
 @_jit
-def batch_row_scales(rows, n_samples, params, m1):
+def batch_row_scales(rows, n_samples, sample_weight, params, m1):
     """Scales of the batch loop for "normalized": one update sees all the rows.
 
-    Raises each ``s_j`` to the largest |x_j| of the rows (rescaling the
-    weights as :func:`row_update_scales` does) and returns the rows' mean of
-    ``sum_j (x_j / s_j)**2`` at those scales (the intercept not included).
+    Raises each ``s_j`` to the largest |x_j| of the rows of positive weight
+    (rescaling the weights as :func:`row_update_scales` does) and returns the
+    rows' weighted mean of ``sum_j (x_j / s_j)**2`` at those scales (the
+    intercept not included). Weights, not row counts, so that a weight of 2
+    and a repeated row give the same model, as in the other batch updates.
     """
     total = 0.0
+    weight = 0.0
     # The first sweep raises the scales; the second, at the final scales, only
     # sums. One loop for both: the row helper inlined twice into one function
     # trips Numba's IR checks (NumbaIRAssumptionWarning).
     for _ in range(2):
         total = 0.0
+        weight = 0.0
         for i in range(n_samples):
-            total += row_update_scales(rows, i, params, m1)
-    return total / max(n_samples, 1)
+            sw = sample_weight[i]
+            if sw > 0.0:
+                total += sw * row_update_scales(rows, i, params, m1)
+                weight += sw
+    return total / weight if weight > 0.0 else 0.0
 
 
 @_jit
