@@ -62,21 +62,37 @@ class Convergence:
     step_cuts: int = 0
 
 
-def residual_norm(grad, params, l1, fit_intercept):
+def residual_norm(grad, params, l1, fit_intercept, scales=None):
     """Norm of the minimum-norm subgradient of ``f + l1 ||coef||_1`` given ``grad f``.
 
     ``grad`` and ``params`` are (n_outputs, n_features + 1) float64 arrays whose
-    last column is the intercept's (left out when it is not fitted).
+    last column is the intercept's (left out when it is not fitted). With
+    ``scales`` (one per feature) the norm is ``sqrt(sum_j (r_j / scale_j)**2)``.
     """
     g = grad[:, :-1]
     if l1 > 0.0:
         w = params[:, :-1]
         g = np.where(w != 0.0, g + l1 * np.sign(w),
                      np.sign(g) * np.maximum(np.abs(g) - l1, 0.0))
+    if scales is not None:
+        g = g / scales
     sq = float(np.sum(g * g))
     if fit_intercept:
         sq += float(np.sum(grad[:, -1] ** 2))
     return float(np.sqrt(sq))
+
+
+def feature_scales(column_mean_squares):
+    """Root mean squares of the columns, for a residual norm that ignores their units.
+
+    A gradient component of a column measured in thousands is a thousand times
+    larger for the same progress; dividing by the column's scale (the square
+    root of the diagonal of the Gram matrix, that of the intercept's column of
+    ones being 1) measures every coordinate alike, so features all scaled by
+    1e4 cannot hide the intercept's residual. All-zero columns keep 1.
+    """
+    rms = np.sqrt(np.asarray(column_mean_squares, dtype=np.float64))
+    return np.where(rms > 0.0, rms, 1.0)
 
 
 class Point:
@@ -94,14 +110,16 @@ class Objective:
     """``f`` (mean loss plus the L2 term) and its gradient at any weights.
 
     ``gradient(params) -> (weighted loss sum, gradient sum)`` is one pass over
-    the data (in memory or on a cluster); ``total_weight`` divides the sums.
+    the data (in memory or on a cluster); ``total_weight`` divides the sums;
+    ``scales`` (see :func:`feature_scales`) sets the norm of the residual.
     """
 
-    def __init__(self, gradient, total_weight, l2, l1, fit_intercept):
+    def __init__(self, gradient, total_weight, l2, l1, fit_intercept, scales=None):
         self.gradient = gradient
         self.total_weight = float(total_weight)
         self.l2, self.l1 = float(l2), float(l1)
         self.fit_intercept = bool(fit_intercept)
+        self.scales = scales
 
     def point(self, params, loss_sum=None, grad_sum=None):
         """A :class:`Point` at ``params``; the sums, when the caller has them, save a pass."""
@@ -116,7 +134,8 @@ class Objective:
         return Point(params, value, grad)
 
     def residual(self, point):
-        return residual_norm(point.grad, point.params, self.l1, self.fit_intercept)
+        return residual_norm(point.grad, point.params, self.l1, self.fit_intercept,
+                             self.scales)
 
     def full_value(self, point):
         return point.value + self.l1 * float(np.sum(np.abs(point.params[:, :-1])))

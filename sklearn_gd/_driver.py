@@ -22,9 +22,10 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._batch import FullGradient
 from ._callbacks import NoCallbacks
-from ._convergence import Certifier, Convergence, Objective, StoppingRule
+from ._convergence import Certifier, Convergence, Objective, StoppingRule, feature_scales
 from ._kernels import loops as K
 from ._kernels import schedules as S
+from ._step_size import column_mean_squares as column_mean_squares_of
 
 # An epoch objective this many times (a bound on) that of the all-zero model
 # (see BaseGD._reference_objective) counts as divergence; a warm start that
@@ -137,7 +138,7 @@ class DivergenceGuard:
 
 def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stopping=True,
                validation=None, callbacks=None, epoch_factory=None, reference=None,
-               total_weight=None, gradient_factory=None):
+               total_weight=None, gradient_factory=None, column_mean_squares=None):
     """Train for up to ``max_iter`` epochs, updating ``state`` in place.
 
     ``sample_weight`` must already be scaled to mean 1 (see the kernels in
@@ -150,7 +151,8 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
     in memory (``sklearn_gd.dask``) brings its own epoch step
     (``epoch_factory``), divergence yardstick, weight total and
     ``gradient_factory(codes, hyper)``, which gives ``params -> (loss sum,
-    gradient sum)`` over all the rows.
+    gradient sum)`` over all the rows, and the columns' weighted mean squares
+    (the scales of the certificate's norm).
     """
     est = estimator
     callbacks = callbacks or NoCallbacks()
@@ -171,8 +173,11 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
         if gradient_factory is None:
             gradient_factory = functools.partial(FullGradient, rows, targets, sample_weight,
                                                  params, n_jobs=est.n_jobs)
+        if column_mean_squares is None:
+            column_mean_squares = column_mean_squares_of(rows, sample_weight)
         objective_of = Objective(gradient_factory(codes, hyper), total_weight, l2, l1,
-                                 bool(codes[K.C_FIT_INTERCEPT]))
+                                 bool(codes[K.C_FIT_INTERCEPT]),
+                                 feature_scales(column_mean_squares))
         certifier = Certifier(objective_of, est.tol, est.n_iter_no_change, batch,
                               est._loss_info().smooth, params)
         convergence = Convergence(False, certifier.criterion)

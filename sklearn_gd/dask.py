@@ -205,7 +205,10 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
 
     # -- Pass 2: the weight total, for classifiers the weight of each class, and,
     # when eta0="auto" looks at the data, the weighted Gram matrix it depends on.
-    stats = {"total": weights.sum(dtype=np.float64)}
+    stats = {"total": weights.sum(dtype=np.float64),
+             # The scales of the convergence certificate's norm, as fit's.
+             "column_squares": (X.astype(np.float64) ** 2
+                                * weights.astype(np.float64)[:, None]).sum(axis=0)}
     needs_data = _eta0_needs_data(est, n_outputs)
     if needs_data:
         if n_features > _MAX_GRAM_FEATURES:
@@ -285,7 +288,8 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     curve, n_epochs = est._run_epochs(gradient, None, None, state, est.max_iter,
                                       epoch_factory=epoch_factory, reference=reference,
                                       total_weight=unit_total,
-                                      gradient_factory=gradient_factory)
+                                      gradient_factory=gradient_factory,
+                                      column_mean_squares=stats["column_squares"] / total)
     est._commit_state(state)
     est.loss_curve_ = curve
     est.n_iter_ = n_epochs
