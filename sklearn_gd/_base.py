@@ -36,7 +36,14 @@ from ._driver import (
 from ._kernels import loops as K
 from ._kernels import schedules as S
 from ._kernels.data_passes import all_finite, column_sq_sums, weighted_gram_product
-from ._kernels.losses import margin_loss
+from ._kernels.losses import (
+    LOSS_ABSOLUTE_ERROR,
+    LOSS_EPSILON_INSENSITIVE,
+    LOSS_HUBER,
+    LOSS_QUANTILE,
+    LOSS_SQUARED_ERROR,
+    margin_loss,
+)
 from ._kernels.shuffle import shuffled_order
 from ._lbfgs import fit_lbfgs
 from ._registry import (
@@ -51,6 +58,12 @@ from ._step_size import DATA_DERIVED, adaptive_rate
 
 # partial_fit's check of the last update of a chunk reads at most this many rows.
 _STREAM_CHECK_ROWS = 256
+# Regression losses whose derivative is bounded: their gradient at zero does not
+# grow with the targets (see BaseGD._distance_config).
+_LIPSCHITZ_REGRESSION = frozenset({LOSS_ABSOLUTE_ERROR, LOSS_HUBER, LOSS_EPSILON_INSENSITIVE,
+                                   LOSS_QUANTILE})
+
+
 class _Rows:
     """Rows of X in the form the kernels take (see ``_kernels/rows.py``).
 
@@ -276,8 +289,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 l2, _ = _penalty_split(self.penalty, self.alpha, self.l1_ratio)
                 updates = -(-n // self._batch_rows(n))
                 rate = adaptive_rate(self.optimizer, rows, sample_weight, initial_gradient(),
-                                     self._curvature(n_outputs), l2, self.fit_intercept,
-                                     max(updates, 1), self.beta_2)
+                                     self._distance_curvature(n_outputs), l2,
+                                     self.fit_intercept, max(updates, 1), self.beta_2)
             return ADAPTIVE_DEFAULT_ETA[self.optimizer] if rate is None else rate
         if self.optimizer in ADAPTIVE_DEFAULT_ETA:
             return ADAPTIVE_DEFAULT_ETA[self.optimizer]
@@ -314,6 +327,27 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             curvature = max(curvature, 0.5)
         return curvature
 
+    def _distance_config(self, n_outputs):
+        """Kernel config of the loss whose gradient at zero measures the distance to go.
+
+        A regression loss with a bounded derivative (absolute, Huber,
+        epsilon-insensitive, quantile) has a gradient of at most ~1 (Huber:
+        ``epsilon``) at zero whatever the targets' size, so ``|g| / h`` would
+        say an intercept of 50 is 0.1 away; the squared error's gradient there,
+        the mean target, measures the distance these losses' optima are at too
+        (a mean rather than a median or quantile).
+        """
+        codes, hyper = self._kernel_config(n_outputs, 0.0)
+        if self._loss_info().code in _LIPSCHITZ_REGRESSION:
+            codes = codes.copy()
+            codes[K.C_LOSS] = LOSS_SQUARED_ERROR
+        return codes, hyper
+
+    def _distance_curvature(self, n_outputs):
+        if self._loss_info().code in _LIPSCHITZ_REGRESSION:
+            return 1.0
+        return self._curvature(n_outputs)
+
     def _initial_gradient(self, rows, targets, sample_weight, like):
         """A callable giving the mean loss gradient at the all-zero model (one pass).
 
@@ -323,7 +357,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """
 
         def gradient():
-            codes, hyper = self._kernel_config(like.shape[0], 0.0)
+            codes, hyper = self._distance_config(like.shape[0])
             zero = np.zeros_like(like)
             _, grad_sum = FullGradient(rows, targets, sample_weight, zero, codes, hyper,
                                        self.n_jobs)(zero)

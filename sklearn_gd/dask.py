@@ -259,7 +259,7 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
         # The mean over the rows _top_eigenvalue uses, with weights of mean 1 over all.
         n_used = -(-n_samples // stride)
         gram = stats["gram"] * (n_samples / total) / n_used
-        codes, hyper = est._kernel_config(n_outputs, 0.0)
+        codes, hyper = est._distance_config(n_outputs)
 
         def initial_gradient():
             # The mean gradient at the all-zero model, as fit's, on the workers.
