@@ -283,7 +283,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if self.eta0 != "auto":
             return float(self.eta0)
         if self.optimizer in DATA_DERIVED:
-            n = rows.n_samples  # reading the rows: the Dask path then gathers them
+            n = rows.n_samples
             rate = None
             if initial_gradient is not None:
                 l2, _ = _penalty_split(self.penalty, self.alpha, self.l1_ratio)
@@ -317,6 +317,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if self.optimizer in ("momentum", "nesterov") and batch < n:
             eta *= 1.0 - self.momentum
         return eta
+
+    def _eta0_reads_data(self):
+        """Whether :meth:`_resolve_eta0` looks at the rows (the Dask path then gathers
+        their statistics on the workers first)."""
+        return self.eta0 == "auto" and self.optimizer not in ("lbfgs", "normalized")
 
     def _curvature(self, n_outputs):
         """A bound on the loss's second derivative in the score (a scale, if non-smooth)."""

@@ -209,7 +209,7 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
              # The scales of the convergence certificate's norm, as fit's.
              "column_squares": (X.astype(np.float64) ** 2
                                 * weights.astype(np.float64)[:, None]).sum(axis=0)}
-    needs_data = _eta0_needs_data(est, n_outputs)
+    needs_data = est._eta0_reads_data()
     if needs_data:
         if n_features > _MAX_GRAM_FEATURES:
             raise ValueError(
@@ -269,7 +269,7 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
         est.eta0_ = est._resolve_eta0(*_gram_stand_in(gram, est.fit_intercept, dtype),
                                       n_outputs, initial_gradient)
     else:
-        est.eta0_ = est._resolve_eta0(_NoData(), _NoData(), n_outputs)
+        est.eta0_ = est._resolve_eta0(None, None, n_outputs)
     state.eta = None  # every fit restarts the schedule from eta0_
 
     # ``zero_model_bound`` of all the targets, from the sums gathered above.
@@ -446,29 +446,6 @@ def _per_class_weights(estimator, counts):
         return counts.sum() / (n_classes * counts.astype(np.float64))
     index = np.arange(n_classes)
     return estimator._class_sample_weight(index, np.ones(n_classes), n_classes)
-
-
-class _DataNeeded(Exception):
-    pass
-
-
-class _NoData:
-    """Stands for rows and weights that must not be looked at."""
-
-    def __getattr__(self, name):
-        raise _DataNeeded(name)
-
-    def __len__(self):
-        raise _DataNeeded("__len__")
-
-
-def _eta0_needs_data(estimator, n_outputs):
-    """Whether ``_resolve_eta0`` reads the data (``eta0="auto"`` for non-adaptive steps)."""
-    try:
-        estimator._resolve_eta0(_NoData(), _NoData(), n_outputs)
-    except _DataNeeded:
-        return True
-    return False
 
 
 def _eigen_stride(n_samples):

@@ -230,3 +230,16 @@ def test_no_false_certificate_when_features_dwarf_the_intercept(opt):
     gap = relative_gap(objective("log_loss", X, y, est.coef_.ravel(), est.intercept_[0],
                                  alpha=1e-4), best)
     assert gap <= 1e-3 or not est.convergence_.converged, gap
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS + ("lbfgs",))
+@pytest.mark.parametrize("eta0", ["auto", 0.1])
+def test_eta0_reads_data_says_when_the_rows_are_read(optimizer, eta0):
+    """The Dask path gathers statistics on the workers exactly when eta0 needs the rows."""
+    est = GDRegressor(optimizer=optimizer, eta0=eta0)
+    if est._eta0_reads_data():
+        with pytest.raises(AttributeError):
+            est._resolve_eta0(None, None, 1)
+    else:
+        value = est._resolve_eta0(None, None, 1)
+        assert value == 0.1 or value > 0 or np.isnan(value)
