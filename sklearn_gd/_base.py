@@ -648,12 +648,18 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if reason is None:
             reason = (f"the loss became infinite or NaN or grew over {BLOWUP:.0e} times "
                       "that of the all-zero model")
+        if self.learning_rate == "optimal":
+            # Its rate is 1 / (alpha (t0 + t)): eta0 plays no part.
+            advice = (f"learning_rate='optimal' sets the rate from alpha={self.alpha!r}: use "
+                      "a larger alpha, another learning_rate, or scale the features (e.g. "
+                      "with StandardScaler).")
+        else:
+            advice = (f"Use a smaller eta0 (for example {eta / 10:.4g}), eta0='auto', or "
+                      "scale the features (e.g. with StandardScaler).")
         raise DivergenceError(
             f"Training diverged in epoch {epoch + 1}: {reason}, with learning rate "
             f"{eta:.4g} (eta0={self.eta0!r}, "
-            f"learning_rate={self.learning_rate!r}, optimizer={self.optimizer!r}). "
-            f"Use a smaller eta0 (for example {eta / 10:.4g}), eta0='auto', or scale "
-            "the features (e.g. with StandardScaler)."
+            f"learning_rate={self.learning_rate!r}, optimizer={self.optimizer!r}). {advice}"
         )
 
     # ---------------------------------------------------------- fit helpers

@@ -243,3 +243,13 @@ def test_eta0_reads_data_says_when_the_rows_are_read(optimizer, eta0):
     else:
         value = est._resolve_eta0(None, None, 1)
         assert value == 0.1 or value > 0 or np.isnan(value)
+
+
+def test_divergence_under_the_optimal_schedule_names_alpha():
+    """'optimal' ignores eta0: the error must point at what sets its rate."""
+    X, y = problem("well", "regression")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(DivergenceError, match="sets the rate from alpha"):
+            GDRegressor(solver="stochastic", learning_rate="optimal", alpha=1e-6,
+                        random_state=0).fit(X * 1e3, y)
