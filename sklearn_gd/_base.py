@@ -13,7 +13,6 @@ the parameter matrix back into ``coef_`` / ``intercept_``.
 import functools
 import math
 import operator
-import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -55,6 +54,7 @@ from ._registry import (
 )
 from ._state import TrainingState
 from ._step_size import DATA_DERIVED, adaptive_rate
+from ._warnings import warn
 
 # partial_fit's check of the last update of a chunk reads at most this many rows.
 _STREAM_CHECK_ROWS = 256
@@ -74,9 +74,12 @@ class _Rows:
     and can never write into user data.
     """
 
-    __slots__ = ("data", "is_sparse", "n_samples", "n_features", "nnz")
+    __slots__ = ("data", "is_sparse", "n_samples", "n_features", "nnz", "column_moments")
 
     def __init__(self, X):
+        # (sample_weight, its columns' weighted mean squares): the adaptive step
+        # size and the certificate's norm both need them, and each is a pass.
+        self.column_moments = None
         self.n_samples, self.n_features = X.shape
         self.is_sparse = sp.issparse(X)
         if self.is_sparse:
@@ -1000,13 +1003,12 @@ def _warn_if_badly_scaled(rows, advice, fit_intercept=False, seen=None):
     if fit_intercept:
         rms = np.append(rms, 1.0)
     if rms.size > 1 and rms.max() >= _SCALE_SPREAD_WARNING * rms.min():
-        warnings.warn(
+        warn(
             f"The features' scales span a factor of {rms.max() / rms.min():.3g} (root mean "
             f"squares from {rms.min():.3g} to {rms.max():.3g}"
             + (", the intercept's column of ones counting as 1" if fit_intercept else "")
             + f"). {advice}",
             UserWarning,
-            stacklevel=2,
         )
         return None
     return sq, n_rows

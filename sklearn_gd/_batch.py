@@ -102,9 +102,8 @@ def restart_momentum(grads, velocity):
     ``-lr * velocity``, so once the gradient at the new weights makes a
     negative product with the velocity, momentum is carrying the weights past
     the minimum along it, and starting over from a plain step is faster than
-    letting it swing back. With it, heavy ball and Nesterov keep their
-    speed-up on ill-conditioned problems and lose little to plain descent on
-    well-conditioned ones. It reads only the optimizer state, so ``fit``,
+    letting it swing back. Used for heavy ball (see
+    ``BaseGD._restarts_momentum``). It reads only the optimizer state, so ``fit``,
     ``warm_start`` and repeated ``partial_fit`` restart alike. ``grads`` holds
     the gradient summed over its first axis (row blocks).
     """
@@ -130,6 +129,8 @@ class BatchEpoch:
         self.params, self.m1, self.m2 = params, m1, m2
         self.codes, self.hyper = codes, hyper
         self.restart = restart
+        self.before = np.empty_like(params)
+        self.grad_sum = np.empty_like(params)
         self.mean_norm = None
         if codes[K.C_OPTIMIZER] == OPT_NORMALIZED:
             self.mean_norm = K.batch_row_scales(rows.data, rows.n_samples, sample_weight,
@@ -141,7 +142,8 @@ class BatchEpoch:
         if not np.isfinite(loss_sum):
             return loss_sum, t, K.STATUS_DIVERGED
         t = int(t) + 1
-        before = self.params.copy()
+        # Kept buffers, not copies: one epoch on small data is a few microseconds.
+        np.copyto(self.before, self.params)
         if self.restart:
             restart_momentum(self.gradient.grads, self.m1)
         if self.mean_norm is not None:
@@ -149,5 +151,6 @@ class BatchEpoch:
         status = K.batch_update(self.params, self.gradient.grads, float(self.gradient.n),
                                 self.m1, self.m2, t, self.codes, self.hyper)
         # batch_update leaves the sum of the block gradients in block 0.
-        self.last_gradient = (before, loss_sum, self.gradient.grads[0].copy())
+        np.copyto(self.grad_sum, self.gradient.grads[0])
+        self.last_gradient = (self.before, loss_sum, self.grad_sum)
         return loss_sum, t, status

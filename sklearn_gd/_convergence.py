@@ -149,14 +149,10 @@ class Objective:
         if len(points) == 1:
             p = points[0]
             return p.params, self.residual(p), 0.0, p
-        mean = np.mean([p.params for p in points], axis=0)
-        at_mean = self.point(mean)
-        g = np.mean([p.grad for p in points], axis=0)
-        model = np.mean([p.value + float(np.sum(p.grad * (mean - p.params)))
-                         for p in points])
-        error = max(at_mean.value - model, 0.0)
-        aggregate = Point(mean, at_mean.value, g)
-        return mean, self.residual(aggregate), error, at_mean
+        aggregate = Aggregate()
+        for p in points:
+            aggregate.add(p)
+        return aggregate.certify(self)
 
 
 class Aggregate:
@@ -372,7 +368,9 @@ class Certifier:
             return Convergence(True, self.criterion, self.relative(residual), 0.0,
                                self.cuts), point.params
         error = 0.0
-        if not self.smooth and len(self.window) > 1 and isinstance(self.window[0], Point):
+        # The batch loop's window holds points (weights with their gradients);
+        # the stochastic loops' holds weights only.
+        if not self.smooth and self.batch and len(self.window) > 1:
             found = self._aggregates()
             for weights, mean_residual, mean_error, at in found:
                 if self._small_residual(mean_residual) and self._small_error(mean_error, at):

@@ -15,7 +15,6 @@ parts do the work it used to do inline:
 
 import functools
 import time
-import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -26,6 +25,7 @@ from ._convergence import Certifier, Convergence, Objective, StoppingRule, featu
 from ._kernels import loops as K
 from ._kernels import schedules as S
 from ._step_size import column_mean_squares as column_mean_squares_of
+from ._warnings import warn
 
 # An epoch objective this many times (a bound on) that of the all-zero model
 # (see BaseGD._reference_objective) counts as divergence; a warm start that
@@ -263,13 +263,12 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
         guard.recovered()
         step.cut(0.1)
         est.eta0_ = est.eta0_ / 10.0
-        warnings.warn(
+        warn(
             f"Training diverged in epoch {epoch + 1}"
             f"{'' if reason is None else ' (' + reason + ')'}; restored the weights of "
             f"epoch {state.epochs + 1}'s start and cut the learning rate to "
             f"{state.eta:.4g} (recovery {guard.recoveries} of at most {MAX_RECOVERIES}).",
             DivergenceWarning,
-            stacklevel=3,
         )
     if n_epochs and not convergence.converged and (epoch_factory is None or certify):
         # Each loss is measured before the update it feeds, so the last update
@@ -290,11 +289,10 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
             del curve[n_epochs:]
             est.eta0_ = est.eta0_ / 10.0
             state.eta /= 10.0
-            warnings.warn(
+            warn(
                 f"The last epoch diverged (objective {final:.6g}); restored the weights "
                 f"of its start and cut the learning rate to {state.eta:.4g}.",
                 DivergenceWarning,
-                stacklevel=3,
             )
         elif certify and not stopped:
             convergence, weights = certifier.final(final_point)
@@ -308,14 +306,13 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
 def _warn_not_converged(estimator, convergence):
     error = (f", with a linearisation error of {convergence.error:.3g} of the objective"
              if convergence.error > estimator.tol else "")
-    warnings.warn(
+    warn(
         f"Maximum number of iteration reached before convergence: the optimality residual "
         f"is {convergence.residual:.3g} of its value at the start (tol={estimator.tol:g})"
         f"{error}, after {convergence.step_cuts} cuts of the learning rate. Consider "
         "increasing max_iter, scaling the features, or optimizer='lbfgs' for a smooth "
         "loss.",
         ConvergenceWarning,
-        stacklevel=4,
     )
 
 

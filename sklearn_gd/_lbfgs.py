@@ -6,8 +6,6 @@ objective evaluation is one fused pass (scores, losses and gradient together)
 over the rows, split into blocks run in threads (see ``_batch``).
 """
 
-import warnings
-
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
@@ -15,6 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ._batch import BlockGradient
 from ._convergence import Convergence
 from ._kernels import loops as K
+from ._warnings import warn
 
 
 def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callbacks):
@@ -68,11 +67,10 @@ def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callback
     if not np.all(np.isfinite(params)) or not np.isfinite(result.fun):
         estimator._raise_divergence(0, float("nan"))
     if result.status == 1 and tol is not None:
-        warnings.warn(
+        warn(
             "L-BFGS reached max_iter before the gradient fell below tol. Consider "
             "increasing max_iter or scaling the features.",
             ConvergenceWarning,
-            stacklevel=2,
         )
     state.convergence = Convergence(bool(result.status == 0 and tol is not None), "lbfgs")
     n_iter = int(result.nit)

@@ -44,7 +44,13 @@ DATA_DERIVED = frozenset(_RULES)
 
 
 def column_mean_squares(rows, sample_weight):
-    """``mean_i(w_i x_ij^2)`` for every column j of the ``_Rows`` (float64)."""
+    """``mean_i(w_i x_ij^2)`` for every column j of the ``_Rows`` (float64).
+
+    Kept on ``rows`` for the same ``sample_weight`` object: one pass per fit.
+    """
+    kept = rows.column_moments
+    if kept is not None and kept[0] is sample_weight:
+        return kept[1]
     X = rows.as_matrix()
     w = np.asarray(sample_weight, dtype=np.float64)
     n = max(rows.n_samples, 1)
@@ -52,7 +58,9 @@ def column_mean_squares(rows, sample_weight):
         squares = X.multiply(X).T @ w
     else:
         squares = np.einsum("i,ij,ij->j", w, X, X, dtype=np.float64)
-    return np.asarray(squares, dtype=np.float64).ravel() / n
+    result = np.asarray(squares, dtype=np.float64).ravel() / n
+    rows.column_moments = (sample_weight, result)
+    return result
 
 
 def quadratic_along(rows, sample_weight, direction, fit_intercept):

@@ -253,3 +253,19 @@ def test_divergence_under_the_optimal_schedule_names_alpha():
         with pytest.raises(DivergenceError, match="sets the rate from alpha"):
             GDRegressor(solver="stochastic", learning_rate="optimal", alpha=1e-6,
                         random_state=0).fit(X * 1e3, y)
+
+
+def test_warnings_point_at_the_users_call():
+    """A warning shown at a line of the library says nothing about which fit it concerns."""
+    X, y = problem("well", "regression")
+    with pytest.warns(ConvergenceWarning) as record:
+        GDRegressor(max_iter=1).fit(X, y)
+    assert {w.filename for w in record} == {__file__}
+    with pytest.warns(UserWarning, match="scales span") as record:
+        GDRegressor(max_iter=2, tol=None).fit(X * 1e4, y)
+    assert {w.filename for w in record} == {__file__}
+    from sklearn_gd import DivergenceWarning
+
+    with pytest.warns(DivergenceWarning) as record:
+        GDRegressor(eta0=1e3, on_divergence="recover", max_iter=5, tol=None).fit(X, y)
+    assert {w.filename for w in record if w.category is DivergenceWarning} == {__file__}
