@@ -33,6 +33,25 @@ def _thread_pool():
         return _POOL
 
 
+def _forget_pool_after_fork():
+    """Start the forked child without the parent's pool.
+
+    Only the forking thread survives ``os.fork()``: the pool object copied
+    into the child believes its worker threads exist, so work submitted there
+    would wait forever (multiprocessing's fork start method, preloaded gunicorn
+    and Celery prefork workers all fork a process that may have fitted). The
+    lock may also have been held by another thread at the fork. The child
+    builds a fresh pool on first use; the parent's is untouched.
+    """
+    global _POOL, _POOL_LOCK
+    _POOL = None
+    _POOL_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 class BlockGradient:
     """Weighted loss sum and per-block gradient sums of all rows at ``params``.
 
