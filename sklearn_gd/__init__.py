@@ -1,12 +1,13 @@
 """Gradient-descent linear models for scikit-learn, trained by Numba kernels.
 
 Public names: :class:`GDRegressor`, :class:`GDClassifier` and
-:class:`DivergenceError`, :class:`DivergenceWarning` and
-:func:`plot_loss_curves` (matplotlib is imported only when it is called).
+:class:`DivergenceError`, :class:`DivergenceWarning`, :class:`KernelCacheWarning`
+and :func:`plot_loss_curves` (matplotlib is imported only when it is called).
 """
 
 from ._classification import GDClassifier
 from ._driver import DivergenceError, DivergenceWarning
+from ._kernels._cache import KernelCacheWarning
 from ._regression import GDRegressor
 from .plotting import plot_loss_curves
 
@@ -15,6 +16,7 @@ __all__ = [
     "GDRegressor",
     "DivergenceError",
     "DivergenceWarning",
+    "KernelCacheWarning",
     "plot_loss_curves",
 ]
 __version__ = "0.1.0"
