@@ -82,6 +82,8 @@ class _Rows:
         self.column_moments = None
         self.n_samples, self.n_features = X.shape
         self.is_sparse = sp.issparse(X)
+        # Before the int32 cast below, which would wrap wider column indices negative.
+        check_n_features(self.n_features)
         if self.is_sparse:
             X = X.tocsr()
             _check_csr_structure(X)
@@ -101,6 +103,27 @@ class _Rows:
 
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+# The kernels take CSR column indices as int32 (see _Rows).
+MAX_FEATURES = int(np.iinfo(np.int32).max)
+
+
+def check_n_features(n_features):
+    """Reject data wider than the kernels can index, before anything is allocated.
+
+    Wider CSR data used to pass the bounds check and then wrap negative in the
+    cast of its column indices to int32, so the kernels read and wrote outside
+    the weights. Supporting it would not help in practice: ``coef_`` alone
+    would take 16 GiB per output (and the optimizer state as much again).
+    """
+    if n_features > MAX_FEATURES:
+        raise ValueError(
+            f"X has n_features={n_features} columns, more than the {MAX_FEATURES} "
+            "(2**31 - 1) sklearn_gd supports: its kernels index columns with 32-bit "
+            f"integers, and coef_ alone would take {8 * n_features / 2**30:.0f} GiB per "
+            "output. Reduce the number of features (e.g. with sklearn's FeatureHasher "
+            "and a smaller n_features)."
+        )
 
 
 def _check_csr_structure(X):

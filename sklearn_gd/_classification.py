@@ -11,7 +11,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._base import BaseGD, _kept_buffers, _supports_partial_fit, restore_on_error
+from ._base import (
+    BaseGD,
+    _kept_buffers,
+    _supports_partial_fit,
+    check_n_features,
+    restore_on_error,
+)
 from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 from ._kernels.data_passes import encode_labels
@@ -225,6 +231,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
             self, X, y, reset=reset, accept_sparse="csr", dtype=_DTYPES, order="C",
         )
         check_classification_targets(y)
+        check_n_features(X.shape[1])
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True,
             allow_all_zero_weights=partial,

@@ -10,7 +10,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._base import BaseGD, _supports_partial_fit, restore_on_error
+from ._base import BaseGD, _supports_partial_fit, check_n_features, restore_on_error
 from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 from ._registry import REGRESSION_LOSSES
@@ -151,6 +151,7 @@ class GDRegressor(RegressorMixin, BaseGD):
             self, X, y, reset=reset, accept_sparse="csr", dtype=_DTYPES, order="C",
             y_numeric=True,
         )
+        check_n_features(X.shape[1])
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True,
             allow_all_zero_weights=partial,

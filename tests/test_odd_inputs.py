@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from numpy.testing import assert_allclose
 
 import sklearn_gd
 from sklearn_gd import GDClassifier, GDRegressor
+from sklearn_gd._base import _Rows
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
@@ -99,3 +101,61 @@ def test_fits_with_numba_jit_disabled():
     assert child["package"] == sklearn_gd.__file__
     for python, compiled in zip(child["coefs"], _no_jit_fits(), strict=True):
         assert_allclose(python, compiled, rtol=1e-6, atol=1e-9)
+
+
+# ===================================== 9. CSR data with 2**31 or more columns
+@contextmanager
+def _address_space_cap(extra=4 * 2**30):
+    """Let this process map at most ``extra`` more bytes while the block runs.
+
+    A regression of the width check would try to allocate coef_ and a power
+    iteration vector of 16 GiB each: it must fail here with MemoryError, not
+    take a shared machine's memory.
+    """
+    resource = pytest.importorskip("resource")
+    try:
+        with open("/proc/self/status") as status:
+            vm_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
+    except (OSError, StopIteration):
+        pytest.skip("needs /proc/self/status to cap the address space")
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = vm_kb * 1024 + extra
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def _wide_csr(n=20, extra_columns=10):
+    """A CSR matrix wider than int32 can index, with a few non-zeros near both ends."""
+    width = 2**31 + extra_columns
+    rng = np.random.RandomState(0)
+    rows = np.repeat(np.arange(n), 2)
+    cols = np.tile([3, width - 2], n)
+    X = sp.csr_matrix((rng.standard_normal(2 * n), (rows, cols)), shape=(n, width))
+    return X, np.arange(n) % 2
+
+
+@pytest.mark.parametrize("call", ["reg.fit", "reg.partial_fit", "clf.fit", "clf.partial_fit"])
+def test_csr_wider_than_int32_is_a_clear_error(call):
+    """The column indices used to pass the bounds check and then wrap negative in
+    the cast to int32 (the kernels then wrote outside the weights); now the width
+    is refused, naming n_features, before anything is allocated."""
+    X, y = _wide_csr()
+    kind, method = call.split(".")
+    est = GDRegressor(max_iter=2) if kind == "reg" else GDClassifier(max_iter=2)
+    kwargs = {"classes": [0, 1]} if call == "clf.partial_fit" else {}
+    with _address_space_cap(), pytest.raises(ValueError, match=f"n_features={X.shape[1]}"):
+        getattr(est, method)(X, y, **kwargs)
+    assert not hasattr(est, "coef_")
+
+
+def test_rows_refuse_csr_wider_than_int32():
+    """The kernels' row view checks the width itself, before the int32 cast (the
+    Dask path builds it per chunk)."""
+    X, _ = _wide_csr()
+    with pytest.raises(ValueError, match="n_features"):
+        _Rows(X)
