@@ -159,3 +159,114 @@ def test_rows_refuse_csr_wider_than_int32():
     X, _ = _wide_csr()
     with pytest.raises(ValueError, match="n_features"):
         _Rows(X)
+
+
+# ============================== 8. inputs whose errors did not name the cause
+@pytest.mark.parametrize("scale", [1e308 / 2, 1e-320], ids=["huge", "subnormal"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_extreme_sample_weights_fit_as_their_ratios(scale, dtype, method):
+    """Only the ratios of the weights enter the weighted mean: weights of 1e308
+    (whose sum overflowed: ZeroDivisionError) or 1e-320 (whose scale factor did:
+    divergence "with learning rate nan") fit as the same ratios of ordinary size."""
+    X, y = _regression(dtype=dtype)
+    ratios = np.where(np.arange(X.shape[0]) % 3 == 0, 2.0, 1.0)  # doubling is exact
+    weights = ratios * scale
+    frozen = weights.copy()
+    params = dict(max_iter=20, tol=None, random_state=0, solver="minibatch")
+    got = getattr(GDRegressor(**params), method)(X, y, sample_weight=weights)
+    ref = getattr(GDRegressor(**params), method)(X, y, sample_weight=ratios)
+    assert_allclose(got.coef_, ref.coef_, rtol=1e-6, atol=1e-9)
+    assert_allclose(got.intercept_, ref.intercept_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(weights, frozen)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_huge_class_weights_fit_as_their_ratios(dtype):
+    """class_weight={0: 1e308, ...} raised ZeroDivisionError; times sample weights of
+    1e300 the product overflows float64 as well."""
+    X, y = _classification()
+    X = X.astype(dtype)
+    sample_weight = np.full(X.shape[0], 1e300)
+    params = dict(max_iter=20, tol=None, random_state=0)
+    got = GDClassifier(class_weight={0: 1e308, 1: 2.5e307}, **params).fit(
+        X, y, sample_weight=sample_weight)
+    ref = GDClassifier(class_weight={0: 4.0, 1: 1.0}, **params).fit(X, y)
+    assert_allclose(got.coef_, ref.coef_, rtol=1e-6, atol=1e-9)
+    stream = GDClassifier(class_weight={0: 1e308, 1: 2.5e307}, random_state=0)
+    stream.partial_fit(X, y, classes=[0, 1], sample_weight=sample_weight)
+    ref_stream = GDClassifier(class_weight={0: 4.0, 1: 1.0}, random_state=0)
+    ref_stream.partial_fit(X, y, classes=[0, 1])
+    assert_allclose(stream.coef_, ref_stream.coef_, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e78, 1e150])
+@pytest.mark.parametrize("solver", ["batch", "minibatch"])
+def test_huge_feature_scale_fits(scale, solver):
+    """X * 1e78: the power iteration's norm overflowed, eta0_ came out 0.0 and the
+    model all zero. Without intercept or penalty, gradient descent is
+    scale-equivariant: the fit is that of the unscaled X, with coef_ / scale."""
+    X, y = _regression()
+    params = dict(fit_intercept=False, penalty=None, max_iter=30, tol=None, random_state=0,
+                  solver=solver)
+    got = GDRegressor(**params).fit(X * scale, y)
+    ref = GDRegressor(**params).fit(X, y)
+    assert 0.0 < got.eta0_ < np.inf
+    assert_allclose(got.coef_ * scale, ref.coef_, rtol=1e-8)
+
+
+def test_features_beyond_auto_step_are_a_clear_error():
+    """Where the curvature estimate itself overflows, eta0='auto' says so instead of
+    setting eta0_ = 0 (a silently all-zero model)."""
+    X, y = _regression()
+    with pytest.raises(ValueError, match="eta0='auto' cannot be derived from X"):
+        GDRegressor(fit_intercept=False, solver="stochastic").fit(X * 1e160, y)
+
+
+def _fit_call(call):
+    """(estimator, method, args, kwargs) of one of the calls below."""
+    X, y = _regression()
+    Xc, yc = _classification()
+    return {
+        "class_weight inf": (GDClassifier(class_weight={0: np.inf}), "fit", (Xc, yc), {}),
+        "class_weight nan": (GDClassifier(class_weight={1: np.nan}), "fit", (Xc, yc), {}),
+        "class_weight negative": (GDClassifier(class_weight={0: -1.0}), "fit", (Xc, yc), {}),
+        "class_weight negative, partial_fit": (
+            GDClassifier(class_weight={0: -0.5}), "partial_fit", (Xc, yc),
+            {"classes": [0, 1]}),
+        "milestones nan": (GDRegressor(learning_rate="step", milestones=[np.nan]), "fit",
+                           (X, y), {}),
+        "milestones negative": (GDRegressor(learning_rate="step", milestones=[3, -1]),
+                                "partial_fit", (X, y), {}),
+        "n_jobs 0": (GDRegressor(n_jobs=0), "fit", (X, y), {}),
+        "classes nan": (GDClassifier(), "partial_fit", (Xc, yc),
+                        {"classes": [0, 1, np.nan]}),
+        "y beyond float32": (GDRegressor(), "fit", (X.astype(np.float32), y * 1e39), {}),
+        "y beyond float32, partial_fit": (GDRegressor(), "partial_fit",
+                                          (X.astype(np.float32), y * 1e39), {}),
+    }[call]
+
+
+_BAD_CALLS = {
+    "class_weight inf": r"class_weight must map labels to finite non-negative .* inf",
+    "class_weight nan": r"class_weight must map labels to finite non-negative .* nan",
+    "class_weight negative": r"class_weight must map labels to finite non-negative .* -1\.0",
+    "class_weight negative, partial_fit": r"class_weight must map .* -0\.5",
+    "milestones nan": r"milestones must be epoch numbers .* \[nan\]",
+    "milestones negative": r"milestones must be epoch numbers .* \[3, -1\]",
+    "n_jobs 0": r"'n_jobs' parameter .* Got 0 instead",
+    "classes nan": r"classes must not contain NaN or infinity, got \[0, 1, nan\]",
+    "y beyond float32": r"y has values up to .* beyond the float32 range",
+    "y beyond float32, partial_fit": r"y has values up to .* beyond the float32 range",
+}
+
+
+@pytest.mark.parametrize("call", list(_BAD_CALLS))
+def test_bad_values_are_named(call):
+    """Each used to fail elsewhere (NaN to integer, joblib's "n_jobs == 0 in Parallel"
+    only on data large enough for threads, a divergence blamed on eta0) or not at
+    all (a negative class weight trained; a NaN class was declared)."""
+    est, method, args, kwargs = _fit_call(call)
+    with pytest.raises(ValueError, match=_BAD_CALLS[call]):
+        getattr(est, method)(*args, **kwargs)
+    assert not hasattr(est, "coef_")
