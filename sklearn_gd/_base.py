@@ -988,10 +988,13 @@ def _top_eigenvalue(rows, sample_weight, fit_intercept, max_iter=20, rtol=1e-2,
         weighted_gram_product(rows.data, n_rows, stride, sample_weight, v_rows,
                               bool(fit_intercept), product)
         w = product[0, :width].astype(np.float64) / n
-        # Scaled: features of 1e78 give components of 1e156, whose squares
-        # overflow (the norm became inf and eta0 = 1 / inf = 0).
-        top = float(np.max(np.abs(w))) if width else 0.0
-        norm = top * float(np.linalg.norm(w / top)) if 0.0 < top < math.inf else top
+        with np.errstate(over="ignore"):
+            norm = float(np.linalg.norm(w))
+        if norm == math.inf and np.all(np.isfinite(w)):
+            # Features of 1e78 give components of 1e156, whose squares overflow
+            # (eta0 was 1 / inf = 0): scaled, the norm is finite.
+            top = float(np.max(np.abs(w)))
+            norm = top * float(np.linalg.norm(w / top))
         if norm == 0.0 or not np.isfinite(norm):
             return norm
         v = w / norm
