@@ -82,6 +82,8 @@ class _Rows:
         self.column_moments = None
         self.n_samples, self.n_features = X.shape
         self.is_sparse = sp.issparse(X)
+        # Before the int32 cast below, which would wrap wider column indices negative.
+        check_n_features(self.n_features)
         if self.is_sparse:
             X = X.tocsr()
             _check_csr_structure(X)
@@ -102,6 +104,27 @@ class _Rows:
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+# The kernels take CSR column indices as int32 (see _Rows).
+MAX_FEATURES = int(np.iinfo(np.int32).max)
+
+
+def check_n_features(n_features):
+    """Reject data wider than the kernels can index, before anything is allocated.
+
+    Wider CSR data used to pass the bounds check and then wrap negative in the
+    cast of its column indices to int32, so the kernels read and wrote outside
+    the weights. Supporting it would not help in practice: ``coef_`` alone
+    would take 16 GiB per output (and the optimizer state as much again).
+    """
+    if n_features > MAX_FEATURES:
+        raise ValueError(
+            f"X has n_features={n_features} columns, more than the {MAX_FEATURES} "
+            "(2**31 - 1) sklearn_gd supports: its kernels index columns with 32-bit "
+            f"integers, and coef_ alone would take {8 * n_features / 2**30:.0f} GiB per "
+            "output. Reduce the number of features (e.g. with sklearn's FeatureHasher "
+            "and a smaller n_features)."
+        )
+
 
 def _check_csr_structure(X):
     """Reject a CSR matrix whose indices or pointers point outside its arrays.
@@ -121,6 +144,20 @@ def _check_csr_structure(X):
             f"The sparse matrix X has column indices outside [0, {X.shape[1]}): "
             f"from {indices.min()} to {indices.max()}."
         )
+
+
+def _checked_milestones(milestones):
+    """``milestones`` as a flat float array, or a ValueError if they are not epoch numbers."""
+    try:
+        values = np.ravel(np.asarray(milestones, dtype=np.float64))
+    except (TypeError, ValueError):
+        values = None
+    if values is None or not np.all(np.isfinite(values)) or np.any(values < 0) \
+            or np.any(values != np.floor(values)):
+        raise ValueError(
+            f"milestones must be epoch numbers (non-negative integers), got {milestones!r}."
+        )
+    return values
 
 
 def _readonly(a):
@@ -236,7 +273,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "quantile": [Interval(Real, 0, 1, closed="neither")],
         "gamma": [Interval(Real, 0, None, closed="left")],
-        "n_jobs": [Integral, None],
+        # 0 means nothing to joblib; rejected here rather than by joblib on the
+        # first fit large enough to use threads.
+        "n_jobs": [Interval(Integral, None, -1, closed="right"),
+                   Interval(Integral, 1, None, closed="left"), None],
         "on_divergence": [StrOptions({"raise", "recover"})],
     }
 
@@ -315,6 +355,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             # curvature moves from one row's (b = 1) to the full data's (b = n).
             share = (1.0 / batch - 1.0 / n) / (1.0 - 1.0 / n)
             gram = full + (top_row - full) * share
+        if not math.isfinite(gram):
+            dtype = (rows.data[0] if rows.is_sparse else rows.data).dtype
+            raise ValueError(
+                "eta0='auto' cannot be derived from X: the curvature of the objective "
+                f"(the largest eigenvalue of X^T X / n_samples) overflows {dtype} for "
+                "features of this scale. Scale the features (e.g. with StandardScaler), "
+                "train in float64, or pass a numeric eta0."
+            )
         l2, _ = _penalty_split(self.penalty, self.alpha, self.l1_ratio)
         eta = 1.0 / max(self._curvature(n_outputs) * gram + l2, 1e-12)
         if self.optimizer in ("momentum", "nesterov") and batch < n:
@@ -398,7 +446,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         )
 
     def _check_param_combinations(self, partial=False):
-        """Reject combinations of valid parameters that cannot work together."""
+        """Reject combinations of valid parameters that cannot work together.
+
+        Also checks the values inside array-like parameters, which
+        ``_parameter_constraints`` cannot describe.
+        """
+        if self.milestones is not None:
+            _checked_milestones(self.milestones)
         if self.learning_rate == "optimal" and (self.penalty is None or self.alpha == 0):
             raise ValueError(
                 "alpha must be > 0 and penalty not None when learning_rate='optimal': "
@@ -422,7 +476,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _milestones(self):
         if self.milestones is None:
             return (self.max_iter // 2, (3 * self.max_iter) // 4)
-        return tuple(int(m) for m in np.ravel(self.milestones))
+        return tuple(int(m) for m in _checked_milestones(self.milestones))
 
     # --------------------------------------------------------------- state
     def _fresh_state(self, n_outputs, n_features, dtype, coef_init=None, intercept_init=None):
@@ -536,7 +590,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 return None
             if not np.isfinite(sample_weight.sum()) or sample_weight.min() < 0:
                 return None
-            sample_weight = sample_weight.astype(X.dtype, copy=False)
+            # Not cast to X.dtype: float32 would turn a weight of 1e300 into inf
+            # (_unit_mean converts them once scaled to mean 1).
         return X, y, sample_weight
 
     def _kernel_config(self, n_outputs, eta, copy=True):
@@ -673,6 +728,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self._reset_seed()
         dtype = X.dtype
         n_outputs = targets.shape[1]
+        sample_weight = relative_weights(sample_weight)
         if self.warm_start and hasattr(self, "coef_") and coef_init is None \
                 and intercept_init is None:
             state = self._fitted_state(dtype)
@@ -768,7 +824,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             sample_weight = self._unit_weights(X.shape[0], dtype)
             total = float(X.shape[0])
         else:
-            total = float(sample_weight.sum())
+            with np.errstate(over="ignore"):  # _unit_mean deals with an overflow
+                total = float(sample_weight.sum())
         self._check_param_combinations(partial=True)
         if first:
             self._reset_seed()
@@ -931,7 +988,13 @@ def _top_eigenvalue(rows, sample_weight, fit_intercept, max_iter=20, rtol=1e-2,
         weighted_gram_product(rows.data, n_rows, stride, sample_weight, v_rows,
                               bool(fit_intercept), product)
         w = product[0, :width].astype(np.float64) / n
-        norm = float(np.linalg.norm(w))
+        with np.errstate(over="ignore"):
+            norm = float(np.linalg.norm(w))
+        if norm == math.inf and np.all(np.isfinite(w)):
+            # Features of 1e78 give components of 1e156, whose squares overflow
+            # (eta0 was 1 / inf = 0): scaled, the norm is finite.
+            top = float(np.max(np.abs(w)))
+            norm = top * float(np.linalg.norm(w / top))
         if norm == 0.0 or not np.isfinite(norm):
             return norm
         v = w / norm
@@ -999,6 +1062,10 @@ def _warn_if_badly_scaled(rows, advice, fit_intercept=False, seen=None):
         sq += seen[0]
         n_rows += seen[1]
     rms = np.sqrt(sq / max(n_rows, 1))
+    if not np.all(np.isfinite(rms)):
+        # Squares beyond float64 have no ratio to report; the step size (which
+        # cannot be derived from them either) raises the error that names X.
+        return sq, n_rows
     rms = rms[rms > 0]
     if fit_intercept:
         rms = np.append(rms, 1.0)
@@ -1035,14 +1102,42 @@ def _check_stream_scales(estimator, rows, first):
         else seen
 
 
+def relative_weights(sample_weight):
+    """``sample_weight`` (float64), divided by its largest value if its sum leaves float64.
+
+    The objective is a weighted mean, so only the ratios of the weights matter;
+    weights of 1e308 (whose sum overflows) or of 1e-320 (whose mean-1 scale
+    factor does) are then as good as any. Ordinary weights come back as they
+    are, so their fits do not change by a rounding. Raises a ValueError naming
+    ``sample_weight`` if they are not finite (a product with class weights can
+    be) or all zero.
+    """
+    sw = np.asarray(sample_weight, dtype=np.float64)
+    n = sw.shape[0]
+    with np.errstate(over="ignore"):  # an overflowing sum is the case handled below
+        total = float(sw.sum())
+    if 0.0 < total < math.inf and math.isfinite(n / total):
+        return sw
+    top = float(sw.max()) if n else 0.0
+    if not (0.0 < top < math.inf):
+        raise ValueError(
+            "sample_weight (times class_weight, for a classifier) must be finite with at "
+            f"least one positive value; its largest value is {top!r}."
+        )
+    return sw / top
+
+
 def _unit_mean(sample_weight, dtype):
     """Weights scaled to mean 1, in ``dtype``.
 
     Returns a new array unless ``sample_weight`` already is that (as the unit
     weights made for ``sample_weight=None`` are); the kernels never write to it.
+    The weights must have a positive sum.
     """
     sw = np.asarray(sample_weight, dtype=np.float64)
-    total = float(sw.sum())
+    with np.errstate(over="ignore"):  # relative_weights deals with an overflow
+        total = float(sw.sum())
     if total == sw.shape[0] and sample_weight.dtype == dtype:
         return sample_weight
-    return (sw * (sw.shape[0] / total)).astype(dtype)
+    sw = relative_weights(sw)
+    return (sw * (sw.shape[0] / float(sw.sum()))).astype(dtype)

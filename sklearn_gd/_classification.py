@@ -1,5 +1,8 @@
 """GDClassifier: linear classification trained by gradient descent."""
 
+import math
+from numbers import Real
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.sparse import spmatrix
@@ -11,7 +14,14 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._base import BaseGD, _kept_buffers, _supports_partial_fit, restore_on_error
+from ._base import (
+    BaseGD,
+    _kept_buffers,
+    _supports_partial_fit,
+    check_n_features,
+    relative_weights,
+    restore_on_error,
+)
 from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 from ._kernels.data_passes import encode_labels
@@ -205,8 +215,22 @@ class GDClassifier(ClassifierMixin, BaseGD):
                         f"class_weight names label {label!r}, which is not one of the "
                         f"classes {self.classes_.tolist()}."
                     )
+                if not isinstance(weight, Real) or not 0.0 <= weight < math.inf:
+                    raise ValueError(
+                        "class_weight must map labels to finite non-negative weights, "
+                        f"got {weight!r} for label {label!r}."
+                    )
                 per_class[matches[0]] = weight
-        return sample_weight * per_class[y_index].astype(sample_weight.dtype)
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        factors = per_class[y_index]
+        with np.errstate(over="ignore", under="ignore"):  # handled just below
+            weights = sample_weight * factors
+        if not np.all(np.isfinite(weights)) \
+                or np.any((weights == 0.0) & (sample_weight > 0.0) & (factors > 0.0)):
+            # Two finite weights whose product leaves float64: only ratios count
+            # (the objective is a weighted mean), so take those of each factor.
+            weights = (sample_weight / sample_weight.max()) * (factors / factors.max())
+        return weights
 
     def _encode(self, y):
         """Indices of y in classes_, with a clear error for labels never declared."""
@@ -225,8 +249,11 @@ class GDClassifier(ClassifierMixin, BaseGD):
             self, X, y, reset=reset, accept_sparse="csr", dtype=_DTYPES, order="C",
         )
         check_classification_targets(y)
+        check_n_features(X.shape[1])
         sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True,
+            # float64 whatever X's dtype: float32 would make a weight of 1e300 inf
+            # (_unit_mean converts them once scaled to mean 1).
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True,
             allow_all_zero_weights=partial,
         )
         return X, y, sample_weight
@@ -286,7 +313,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
                                                 partial=False)
         classes, y_index = np.unique(y, return_inverse=True)
         self._set_fit_classes(classes)
-        sample_weight = self._class_sample_weight(y_index, sample_weight, len(classes))
+        sample_weight = relative_weights(
+            self._class_sample_weight(y_index, sample_weight, len(classes)))
         weighted = np.bincount(y_index, weights=sample_weight, minlength=len(classes))
         if np.count_nonzero(weighted > 0) < 2:
             raise ValueError(
@@ -351,6 +379,10 @@ class GDClassifier(ClassifierMixin, BaseGD):
             X, y, sample_weight = lean
         if first:
             declared = np.unique(np.asarray(classes))
+            if declared.dtype.kind in "fc" and not np.all(np.isfinite(declared)):
+                raise ValueError(
+                    f"classes must not contain NaN or infinity, got {classes!r}."
+                )
             if declared.shape[0] < 2:
                 raise ValueError(
                     "classes must hold at least 2 classes, got "

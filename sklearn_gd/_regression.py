@@ -10,12 +10,30 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._base import BaseGD, _supports_partial_fit, restore_on_error
+from ._base import BaseGD, _supports_partial_fit, check_n_features, restore_on_error
 from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 from ._registry import REGRESSION_LOSSES
 
 _DTYPES = [np.float64, np.float32]
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _targets(y, dtype):
+    """``y`` as the (n_samples, 1) target matrix in X's dtype.
+
+    float32 X trains in float32, targets included: a target beyond float32's
+    range would become inf, and the fit then diverge with advice about eta0.
+    """
+    if dtype == np.float32 and y.dtype != np.float32 and y.shape[0]:
+        largest = float(np.max(np.abs(y)))
+        if largest > _FLOAT32_MAX:
+            raise ValueError(
+                f"y has values up to {largest:.4g} in magnitude, beyond the float32 range "
+                f"(+-{_FLOAT32_MAX:.4g}) that float32 X trains in: pass X as float64, or "
+                "rescale y."
+            )
+    return y.astype(dtype).reshape(-1, 1)
 
 
 class GDRegressor(RegressorMixin, BaseGD):
@@ -151,8 +169,11 @@ class GDRegressor(RegressorMixin, BaseGD):
             self, X, y, reset=reset, accept_sparse="csr", dtype=_DTYPES, order="C",
             y_numeric=True,
         )
+        check_n_features(X.shape[1])
         sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True,
+            # float64 whatever X's dtype: float32 would make a weight of 1e300 inf
+            # (_unit_mean converts them once scaled to mean 1).
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True,
             allow_all_zero_weights=partial,
         )
         return X, y, sample_weight
@@ -193,8 +214,8 @@ class GDRegressor(RegressorMixin, BaseGD):
         """
         self._validate_params()
         X, y, sample_weight = self._validate_xy(X, y, sample_weight, reset=True, partial=False)
-        targets = y.astype(X.dtype).reshape(-1, 1)
-        self._fit_arrays(X, y, targets, sample_weight, coef_init, intercept_init)
+        self._fit_arrays(X, y, _targets(y, X.dtype), sample_weight, coef_init,
+                         intercept_init)
         return self
 
     @available_if(_supports_partial_fit)
@@ -235,7 +256,7 @@ class GDRegressor(RegressorMixin, BaseGD):
                                                     partial=True)
         else:
             X, y, sample_weight = lean
-        self._partial_fit_arrays(X, y.astype(X.dtype).reshape(-1, 1), sample_weight)
+        self._partial_fit_arrays(X, _targets(y, X.dtype), sample_weight)
         return self
 
     def predict(self, X: ArrayLike | spmatrix) -> np.ndarray:

@@ -56,7 +56,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "sklearn_gd.dask needs Dask: pip install 'sklearn-gd[dask]'"
     ) from exc
 
-from ._base import BaseGD, _Rows, _top_eigenvalue
+from ._base import BaseGD, _Rows, _top_eigenvalue, check_n_features
 from ._batch import restart_momentum
 from ._kernels import loops as K
 
@@ -162,6 +162,7 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     est._check_param_combinations()
 
     X, y, sample_weight, columns = _as_dask_inputs(X, y, sample_weight)
+    check_n_features(X.shape[1])
     dtype = X.dtype
     if persist:
         # One pass over the source: X, y and the weights often share its tasks.

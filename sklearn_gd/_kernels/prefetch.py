@@ -8,7 +8,7 @@ helper is ``rows.prefetch_row``.
 """
 
 from llvmlite import ir
-from numba import types
+from numba import config, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -39,3 +39,10 @@ def prefetch_array_item(typingctx, array, index):
     if isinstance(array, types.Array) and isinstance(index, types.Integer):
         return types.void(array, index), codegen
     return None
+
+
+if config.DISABLE_JIT:
+    # NUMBA_DISABLE_JIT=1 runs the kernels as plain Python, which cannot call an
+    # intrinsic (it raises NotImplementedError); there is no cache to warm anyway.
+    def prefetch_array_item(array, index):  # noqa: F811
+        """No-op stand-in for the intrinsic when Numba compiles nothing."""

@@ -23,24 +23,48 @@ def _is_dense(rows):
     return isinstance(rows, types.Array)
 
 
+# The bodies below are what runs with NUMBA_DISABLE_JIT=1 (a debugging
+# switch: the kernels then run as plain Python and call these directly); compiled
+# kernels never see them, they use the @overload-ed versions further down.
 def row_dot(rows, i, W, k):
     """<x_i, W[k, :n_features]>."""
+    if isinstance(rows, tuple):
+        data, indices, indptr = rows
+        start, stop = indptr[i], indptr[i + 1]
+        return float(np.dot(data[start:stop], W[k, indices[start:stop]]))
+    return float(np.dot(rows[i], W[k, :rows.shape[1]]))
 
 
 def row_axpy(rows, i, a, out, k):
     """out[k, :n_features] += a * x_i."""
+    if isinstance(rows, tuple):
+        data, indices, indptr = rows
+        start, stop = indptr[i], indptr[i + 1]
+        # Column indices within a CSR row are distinct, so += does not drop repeats.
+        out[k, indices[start:stop]] += a * data[start:stop]
+    else:
+        out[k, :rows.shape[1]] += a * rows[i]
 
 
 def row_clear(rows, i, out, k):
     """out[k, j] = 0 wherever x_i may be non-zero (all j for dense rows)."""
+    if isinstance(rows, tuple):
+        _, indices, indptr = rows
+        out[k, indices[indptr[i]:indptr[i + 1]]] = 0.0
+    else:
+        out[k, :rows.shape[1]] = 0.0
 
 
 def row_sq_norm(rows, i):
     """||x_i||^2."""
+    x = _python_row(rows, i)[0].astype(np.float64)
+    return float(np.dot(x, x))
 
 
 def row_add_squares(rows, i, out):
     """out[j] += x_ij ** 2 for every column j (float64 ``out``)."""
+    x, columns = _python_row(rows, i)
+    out[columns] += x.astype(np.float64) ** 2
 
 
 def row_update_scales(rows, i, params, scales):
@@ -51,10 +75,32 @@ def row_update_scales(rows, i, params, scales):
     multiplied by old s_j / new s_j (when old s_j > 0), as the normalized
     adaptive gradient (NAG) of Ross, Mineiro and Langford does.
     """
+    x, columns = _python_row(rows, i)
+    acc = 0.0
+    for value, j in zip(x, columns, strict=True):
+        a = abs(float(value))
+        s = float(scales[0, j])
+        if a > s:
+            if s > 0.0:
+                params[:, j] *= s / a
+            scales[:, j] = a
+            s = float(scales[0, j])
+        if a > 0.0:
+            acc += (a / s) ** 2
+    return acc
 
 
 def prefetch_row(rows, i):
     """Ask for the cache lines of row i ahead of its use."""
+
+
+def _python_row(rows, i):
+    """(values, column indices) of row i, for the pure-Python bodies above."""
+    if isinstance(rows, tuple):
+        data, indices, indptr = rows
+        start, stop = indptr[i], indptr[i + 1]
+        return data[start:stop], indices[start:stop]
+    return rows[i], np.arange(rows.shape[1])
 
 
 def _scalar(rows):

@@ -7,7 +7,10 @@ building a NumPy ``Generator`` per epoch, which dominated small ``partial_fit``
 calls.
 """
 
-from numba import uint64
+import functools
+
+import numpy as np
+from numba import config, uint64
 
 from ._jit import kernel
 
@@ -41,3 +44,14 @@ def shuffled_order(order, seed, epoch):
         tmp = order[i]
         order[i] = order[j]
         order[j] = tmp
+
+
+if config.DISABLE_JIT:
+    # As plain Python (NUMBA_DISABLE_JIT=1) the uint64 arithmetic is NumPy's,
+    # which warns where it wraps around; wrapping is what SplitMix64 means.
+    _python_shuffled_order = shuffled_order
+
+    @functools.wraps(_python_shuffled_order)
+    def shuffled_order(order, seed, epoch):  # noqa: F811
+        with np.errstate(over="ignore"):
+            _python_shuffled_order(order, seed, epoch)
