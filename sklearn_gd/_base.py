@@ -163,6 +163,10 @@ def _kept_buffers(estimator, name, key, make):
 
 # Where _kept_buffers stores them: scratch, not part of the model.
 _KEPT_BUFFER_NAMES = ("_unit_weight_cache", "_stream_buffers", "_target_cache")
+# Left out of pickles and copies (copy.copy goes through __getstate__ too): the
+# kept buffers and the kernel config's ``hyper``, which partial_fit writes in
+# place, would otherwise be shared by an estimator and its shallow copy.
+_NOT_COPIED = (*_KEPT_BUFFER_NAMES, "_config_cache")
 
 
 def _penalty_split(penalty, alpha, l1_ratio):
@@ -246,8 +250,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def __getstate__(self):
         # A copy: on Python 3.11+ the inherited state is the instance's own dict.
         state = dict(super().__getstate__())
-        for name in _KEPT_BUFFER_NAMES:
+        for name in _NOT_COPIED:
             state.pop(name, None)
+        # partial_fit extends loss_curve_ in place: a shallow copy must not
+        # grow the original's.
+        if type(state.get("loss_curve_")) is list:
+            state["loss_curve_"] = list(state["loss_curve_"])
         return state
 
     # ------------------------------------------------------------------ hooks
