@@ -247,3 +247,14 @@ n_iter_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when X has string column names.
 """
+
+SHARED_NOTES = """\
+One estimator may be shared by threads. ``fit``, ``partial_fit`` and
+    ``set_params`` hold a lock of the estimator, so that concurrent calls run
+    one at a time and give the model of some sequential order of them;
+    ``predict``, ``decision_function``, the probabilities and pickling read
+    the model between two such calls, never halfway through one (a
+    ``predict`` issued during a ``fit`` waits for it to finish). The lock is
+    re-entrant, so callbacks may call the estimator; copies, clones and
+    unpickled models have locks of their own.
+"""

@@ -1,6 +1,9 @@
-"""State shared in production: shallow copies of a fitted estimator."""
+"""State shared in production: one estimator used from several threads, and
+shallow copies of a fitted estimator.
+"""
 
 import copy
+import pickle
 import sys
 import threading
 import warnings
@@ -76,6 +79,155 @@ def _run_in_threads(fn, n_threads=N_THREADS):
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
         futures = [pool.submit(task, i) for i in range(n_threads)]
         return [f.result(timeout=120) for f in futures]  # a deadlock fails here
+
+
+# ------------------------------------------------------------------ threads
+@pytest.mark.parametrize("Est, params", [
+    (GDRegressor, dict(solver="stochastic", optimizer="sgd")),
+    (GDRegressor, dict(solver="minibatch", batch_size=3, optimizer="adam",
+                       learning_rate="invscaling")),
+    (GDClassifier, dict(solver="stochastic", optimizer="sgd")),
+    (GDClassifier, dict(solver="stochastic", optimizer="momentum",
+                        learning_rate="exponential", decay_rate=1e-3)),
+])
+def test_partial_fit_from_threads_equals_the_sequential_calls(
+        Est, params, frequent_thread_switches):
+    # Every thread feeds the same chunk: any order of the calls gives the same
+    # sequence of updates, so the model must equal the sequential run's to the bit.
+    n_calls = 250
+    (X, y), = _chunks(Est, 1)
+    sequential = Est(random_state=0, **params)
+    for _ in range(N_THREADS * n_calls):
+        _partial_fit(sequential, X, y)
+
+    shared = Est(random_state=0, **params)
+
+    def stream(_):
+        for _ in range(n_calls):
+            _partial_fit(shared, X, y)
+
+    _run_in_threads(stream)
+    assert shared.n_iter_ == N_THREADS * n_calls
+    assert shared.t_ == sequential.t_
+    assert _state(shared) == _state(sequential)
+
+
+def test_threads_feeding_different_chunks_give_the_model_of_their_call_order(
+        frequent_thread_switches):
+    # Different labels per thread: a label buffer shared between concurrent
+    # calls would train one thread's rows on another's labels. The order the
+    # calls took is recorded as they update the model; replaying it
+    # sequentially must give the same model to the bit.
+    n_calls = 150
+    chunks = _chunks(GDClassifier, N_THREADS, seed=1)
+    params = dict(solver="stochastic", optimizer="adam", eta0=0.01, random_state=0)
+    shared = GDClassifier(**params)
+    order = []
+    update = shared._partial_fit_arrays
+
+    def recording_update(X, targets, sample_weight):
+        order.append(next(i for i, (Xc, _) in enumerate(chunks) if Xc is X))
+        return update(X, targets, sample_weight)
+
+    shared._partial_fit_arrays = recording_update
+
+    def stream(i):
+        for _ in range(n_calls):
+            _partial_fit(shared, *chunks[i])
+
+    _run_in_threads(stream)
+    assert sorted(order) == sorted(list(range(N_THREADS)) * n_calls)
+    replay = GDClassifier(**params)
+    for i in order:
+        _partial_fit(replay, *chunks[i])
+    assert _state(shared) == _state(replay)
+
+
+@pytest.mark.parametrize("Est", [GDRegressor, GDClassifier])
+def test_predict_during_partial_fit_sees_a_model_that_existed(
+        Est, frequent_thread_switches):
+    chunks = _chunks(Est, 50, seed=2)
+    est = Est(solver="stochastic", optimizer="adam", eta0=0.05, random_state=0)
+    _partial_fit(est, *chunks[0])
+    # Zero rows read the intercepts alone, unit rows one coefficient each
+    # (exactly, whatever the order of the sums): a coef_ from one call with an
+    # intercept_ from another matches no model. The padding rows make each
+    # product long enough for a call to commit in the middle of a read.
+    probe = np.vstack([np.zeros((1, 4)), np.eye(4), np.zeros((50_000, 4))])
+    informative = 5
+    models = [(est.coef_, est.intercept_)]
+    seen = []
+    started, done = threading.Event(), threading.Event()
+
+    def scores(coef, intercept):
+        rows = probe[:informative]
+        if Est is GDRegressor:
+            return rows @ coef + intercept[0]
+        return rows @ coef.T + intercept
+
+    def train():
+        started.wait()
+        try:
+            for _ in range(20):
+                for chunk in chunks:
+                    _partial_fit(est, *chunk)
+                    # Only this thread writes: its reads after a call are exact.
+                    models.append((est.coef_, est.intercept_))
+        finally:
+            done.set()
+
+    def read():
+        started.set()
+        while not done.is_set():
+            if Est is GDRegressor:
+                seen.append(est.predict(probe)[:informative])
+            else:
+                seen.append(est.decision_function(probe)[:informative])
+                if len(seen) % 16 == 0:
+                    assert est.predict(probe).shape == (probe.shape[0],)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(train), pool.submit(read)]
+        for f in futures:
+            f.result(timeout=120)
+    assert len(models) == 1 + 20 * len(chunks)
+    valid = {scores(coef, intercept).tobytes() for coef, intercept in models}
+    assert seen, "predict never ran while partial_fit did"
+    mixed = [s for s in seen if s.tobytes() not in valid]
+    assert not mixed, f"{len(mixed)} of {len(seen)} predictions mixed two models"
+
+
+def test_pickling_while_another_thread_trains_gives_a_consistent_model(
+        frequent_thread_switches):
+    # A checkpoint taken from another thread must be a model that existed: its
+    # counters must agree with each other and with its loss_curve_.
+    (X, y), = _chunks(GDRegressor, 1, seed=3)
+    est = GDRegressor(solver="stochastic", random_state=0)
+    est.partial_fit(X, y)
+    done = threading.Event()
+    checkpoints = []
+
+    def train():
+        try:
+            for _ in range(1500):
+                est.partial_fit(X, y)
+        finally:
+            done.set()
+
+    def checkpoint():
+        while not done.is_set():
+            checkpoints.append(pickle.loads(pickle.dumps(est)))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(train), pool.submit(checkpoint)]
+        for f in futures:
+            f.result(timeout=120)
+    assert checkpoints
+    for saved in checkpoints:
+        assert saved.t_ == saved.n_iter_ * X.shape[0] == len(saved.loss_curve_) * X.shape[0]
+        # And it trains on: the restored estimator has a working lock of its own.
+        saved.partial_fit(X, y)
+        assert saved.n_iter_ == len(saved.loss_curve_)
 
 
 # ------------------------------------------------------------------ copies
