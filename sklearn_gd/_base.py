@@ -170,6 +170,12 @@ _KEPT_BUFFER_NAMES = ("_unit_weight_cache", "_stream_buffers", "_target_cache")
 # lock belongs to one object (each copy makes its own).
 _NOT_COPIED = (*_KEPT_BUFFER_NAMES, "_config_cache", "_fit_lock")
 
+# partial_fit keeps at most this many entries of loss_curve_ (the docstrings
+# quote the figures): one per call, an endless stream would otherwise grow it
+# (and the pickle) without bound. Past the limit the oldest tenth goes at once,
+# so that trimming costs a call next to nothing on average.
+_LOSS_CURVE_LIMIT = 10_000
+
 
 def _penalty_split(penalty, alpha, l1_ratio):
     """(L2 strength, L1 strength) of ``alpha * ((1-r)/2 ||w||^2 + r ||w||_1)``."""
@@ -194,10 +200,11 @@ def restore_state(estimator, saved):
 def restore_on_error(method):
     """Make ``fit``/``partial_fit`` leave the estimator as it was if they raise.
 
-    Attributes are only ever replaced, never modified in place, so a shallow
-    copy of ``__dict__`` taken on entry is a complete snapshot: a failed call
-    (bad input, divergence, an unseen label) restores it, previous fitted
-    state included, rather than leaving a half-updated model.
+    Attributes are only ever replaced, never modified in place (``loss_curve_``
+    grows in place only once nothing can fail), so a shallow copy of
+    ``__dict__`` taken on entry is a complete snapshot: a failed call (bad
+    input, divergence, an unseen label) restores it, previous fitted state
+    included, rather than leaving a half-updated model.
     """
 
     @functools.wraps(method)
@@ -881,7 +888,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if first:
             self.loss_curve_ = curve
         else:
-            self.loss_curve_.extend(curve)
+            history = self.loss_curve_
+            history.extend(curve)
+            if len(history) > _LOSS_CURVE_LIMIT:
+                del history[:len(history) - _LOSS_CURVE_LIMIT * 9 // 10]
         self.n_iter_ = (0 if first else self.n_iter_) + n_epochs
 
     def _unit_weights(self, n_samples, dtype):

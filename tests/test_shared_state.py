@@ -1,11 +1,13 @@
-"""State shared in production: one estimator used from several threads, and
-shallow copies of a fitted estimator.
+"""State shared in production: one estimator used from several threads, endless
+``partial_fit`` streams, and shallow copies of a fitted estimator.
 """
 
 import copy
+import gc
 import pickle
 import sys
 import threading
+import tracemalloc
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
+import sklearn_gd._base
 from sklearn_gd import GDClassifier, GDRegressor
 
 pytestmark = [
@@ -21,6 +24,8 @@ pytestmark = [
 ]
 
 N_THREADS = 4
+# The bound on a stream's loss_curve_ that the estimators' docstrings state.
+LOSS_CURVE_LIMIT = 10_000
 
 
 @pytest.fixture
@@ -228,6 +233,55 @@ def test_pickling_while_another_thread_trains_gives_a_consistent_model(
         # And it trains on: the restored estimator has a working lock of its own.
         saved.partial_fit(X, y)
         assert saved.n_iter_ == len(saved.loss_curve_)
+
+
+# ----------------------------------------------------------------- streams
+def test_endless_stream_keeps_memory_and_pickle_bounded(monkeypatch):
+    # tracemalloc sees only what is allocated while it runs, so the whole
+    # history must turn over under it: with the documented bound of 10,000
+    # that would take 30,000 traced calls, so the bound is lowered here (the
+    # test below checks the real one). Before the bound existed the attribute
+    # did not, and nothing read it.
+    monkeypatch.setattr(sklearn_gd._base, "_LOSS_CURVE_LIMIT", 500, raising=False)
+    (X, y), = _chunks(GDRegressor, 1, n_rows=2, seed=4)
+    est = GDRegressor(solver="stochastic", random_state=0)
+    half = 1500
+    footprint, pickled, lengths = [], [], []
+    tracemalloc.start()
+    try:
+        for _ in range(2):
+            for _ in range(half):
+                est.partial_fit(X, y)
+            gc.collect()
+            footprint.append(tracemalloc.get_traced_memory()[0])
+            pickled.append(len(pickle.dumps(est)))
+            lengths.append(len(est.loss_curve_))
+    finally:
+        tracemalloc.stop()
+    # With no bound, the second half adds about 33 bytes of history per call
+    # (50 kB) and 9 bytes per call to the pickle.
+    assert footprint[1] - footprint[0] < 10_000, footprint
+    assert pickled[1] <= pickled[0] + 100, pickled
+    assert max(lengths) <= 500, lengths
+    assert est.n_iter_ == 2 * half and est.t_ == 2 * half * X.shape[0]
+
+
+@pytest.mark.parametrize("Est", [GDRegressor, GDClassifier])
+def test_stream_loss_curve_keeps_the_latest_entries_up_to_the_documented_bound(Est):
+    (X, y), = _chunks(Est, 1, n_rows=2, seed=7)
+    est = Est(solver="stochastic", random_state=0)
+    n_calls = LOSS_CURVE_LIMIT + 1500
+    for _ in range(n_calls):
+        _partial_fit(est, X, y)
+    assert len(est.loss_curve_) <= LOSS_CURVE_LIMIT
+    # Bounded history, not a lost count: the counters see every call...
+    assert est.n_iter_ == n_calls and est.t_ == n_calls * X.shape[0]
+    # ... and the entries kept are the latest, the last one the last call's.
+    following = copy.deepcopy(est)
+    _partial_fit(following, X, y)
+    kept = len(following.loss_curve_) - 1
+    assert following.loss_curve_[:-1] == est.loss_curve_[len(est.loss_curve_) - kept:]
+    assert len(pickle.dumps(est)) < 10 * LOSS_CURVE_LIMIT + 10_000
 
 
 # ------------------------------------------------------------------ copies
