@@ -13,6 +13,7 @@ the parameter matrix back into ``coef_`` / ``intercept_``.
 import functools
 import math
 import operator
+import threading
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -200,6 +201,17 @@ def _kept_buffers(estimator, name, key, make):
 
 # Where _kept_buffers stores them: scratch, not part of the model.
 _KEPT_BUFFER_NAMES = ("_unit_weight_cache", "_stream_buffers", "_target_cache")
+# Left out of pickles and copies (copy.copy goes through __getstate__ too): the
+# kept buffers and the kernel config's ``hyper``, which partial_fit writes in
+# place, would otherwise be shared by an estimator and its shallow copy; the
+# lock belongs to one object (each copy makes its own).
+_NOT_COPIED = (*_KEPT_BUFFER_NAMES, "_config_cache", "_fit_lock")
+
+# partial_fit keeps at most this many entries of loss_curve_ (the docstrings
+# quote the figures): one per call, an endless stream would otherwise grow it
+# (and the pickle) without bound. Past the limit the oldest tenth goes at once,
+# so that trimming costs a call next to nothing on average.
+_LOSS_CURVE_LIMIT = 10_000
 
 
 def _penalty_split(penalty, alpha, l1_ratio):
@@ -210,13 +222,26 @@ def _penalty_split(penalty, alpha, l1_ratio):
     return float(alpha * (1.0 - ratio)), float(alpha * ratio)
 
 
+def restore_state(estimator, saved):
+    """Put back a snapshot ``saved = dict(estimator.__dict__)`` (see ``restore_on_error``).
+
+    Drops only the names added since, rather than clearing the dict first: a
+    reader that looks for the estimator's lock in between must find the same
+    lock, not make a new one.
+    """
+    for name in [name for name in estimator.__dict__ if name not in saved]:
+        del estimator.__dict__[name]
+    estimator.__dict__.update(saved)
+
+
 def restore_on_error(method):
     """Make ``fit``/``partial_fit`` leave the estimator as it was if they raise.
 
-    Attributes are only ever replaced, never modified in place, so a shallow
-    copy of ``__dict__`` taken on entry is a complete snapshot: a failed call
-    (bad input, divergence, an unseen label) restores it, previous fitted
-    state included, rather than leaving a half-updated model.
+    Attributes are only ever replaced, never modified in place (``loss_curve_``
+    grows in place only once nothing can fail), so a shallow copy of
+    ``__dict__`` taken on entry is a complete snapshot: a failed call (bad
+    input, divergence, an unseen label) restores it, previous fitted state
+    included, rather than leaving a half-updated model.
     """
 
     @functools.wraps(method)
@@ -225,11 +250,25 @@ def restore_on_error(method):
         try:
             return method(self, *args, **kwargs)
         except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
+            restore_state(self, saved)
             raise
 
     return guarded
+
+
+def serialized(method):
+    """Run ``method`` holding the estimator's lock (see ``BaseGD._lock``).
+
+    Calls that change the model from several threads then run one after the
+    other, as in some sequential order, and readers never see half of an update.
+    """
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock():
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 def _supports_partial_fit(estimator):
@@ -284,11 +323,56 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return hasattr(self, "coef_")
 
     def __getstate__(self):
-        # A copy: on Python 3.11+ the inherited state is the instance's own dict.
-        state = dict(super().__getstate__())
-        for name in _KEPT_BUFFER_NAMES:
+        # Under the lock: a model pickled while another thread trains is one
+        # that existed between two calls. A copy: on Python 3.11+ the inherited
+        # state is the instance's own dict.
+        with self._lock():
+            state = dict(super().__getstate__())
+        for name in _NOT_COPIED:
             state.pop(name, None)
+        # partial_fit extends loss_curve_ in place: a shallow copy must not
+        # grow the original's.
+        if type(state.get("loss_curve_")) is list:
+            state["loss_curve_"] = list(state["loss_curve_"])
         return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # Made now rather than at first use, so that predict on a copy or an
+        # unpickled model does not add to its __dict__.
+        self._lock()
+
+    def _lock(self):
+        """The lock that ``fit``, ``partial_fit``, ``set_params`` and the readers hold.
+
+        Re-entrant: callbacks run inside ``fit`` may call back into the
+        estimator. Made at first use, not in ``__init__`` (which must only
+        store the parameters); ``dict.setdefault`` is atomic, so threads that
+        race to make it all get the same one.
+        """
+        lock = self.__dict__.get("_fit_lock")
+        if lock is None:
+            lock = self.__dict__.setdefault("_fit_lock", threading.RLock())
+        return lock
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        Waits for a ``fit`` or ``partial_fit`` running in another thread, which
+        would otherwise see some of the new parameters and not others.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+            Estimator instance.
+        """
+        with self._lock():
+            return super().set_params(**params)
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
@@ -861,7 +945,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if first:
             self.loss_curve_ = curve
         else:
-            self.loss_curve_.extend(curve)
+            history = self.loss_curve_
+            history.extend(curve)
+            if len(history) > _LOSS_CURVE_LIMIT:
+                del history[:len(history) - _LOSS_CURVE_LIMIT * 9 // 10]
         self.n_iter_ = (0 if first else self.n_iter_) + n_epochs
 
     def _unit_weights(self, n_samples, dtype):

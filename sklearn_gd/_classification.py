@@ -21,9 +21,10 @@ from ._base import (
     check_n_features,
     relative_weights,
     restore_on_error,
+    serialized,
 )
 from ._callbacks import with_callbacks
-from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
+from ._docstrings import SHARED_ATTRIBUTES, SHARED_NOTES, SHARED_PARAMETERS
 from ._kernels.data_passes import encode_labels
 from ._registry import CLASSIFICATION_LOSSES
 
@@ -83,6 +84,9 @@ class GDClassifier(ClassifierMixin, BaseGD):
     GDRegressor : The regression counterpart.
     sklearn.linear_model.SGDClassifier : scikit-learn's (Cython) SGD classifier.
 
+    Notes
+    -----
+    {SHARED_NOTES}
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -274,6 +278,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         self.classes_ = classes
 
     # ------------------------------------------------------------------ fit
+    @serialized
     @restore_on_error
     @with_callbacks
     def fit(
@@ -327,6 +332,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         return self
 
     @available_if(_supports_partial_fit)
+    @serialized
     @restore_on_error
     def partial_fit(
         self,
@@ -421,6 +427,20 @@ class GDClassifier(ClassifierMixin, BaseGD):
         return targets
 
     # -------------------------------------------------------------- predict
+    def _scores_and_classes(self, X):
+        """Scores of X and the ``classes_`` they refer to, from one state of the model.
+
+        The attributes are read under the lock, as one set: a ``partial_fit`` in
+        another thread replaces ``coef_`` and ``intercept_`` together, and a
+        ``fit`` may change ``classes_`` and the number of features too.
+        """
+        with self._lock():
+            check_is_fitted(self)
+            X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=_DTYPES)
+            coef, intercept, classes = self.coef_, self.intercept_, self.classes_
+        scores = safe_sparse_dot(X, coef.T) + intercept
+        return (scores.ravel() if scores.shape[1] == 1 else scores), classes
+
     def decision_function(self, X: ArrayLike | spmatrix) -> np.ndarray:
         """Confidence scores: signed distance to the hyperplane(s).
 
@@ -434,15 +454,14 @@ class GDClassifier(ClassifierMixin, BaseGD):
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, positive scores favour ``classes_[1]``.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=_DTYPES)
-        scores = safe_sparse_dot(X, self.coef_.T) + self.intercept_
-        return scores.ravel() if scores.shape[1] == 1 else scores
+        return self._scores_and_classes(X)[0]
 
-    def _labels_from_scores(self, scores):
+    def _labels_from_scores(self, scores, classes=None):
+        if classes is None:
+            classes = self.classes_
         if scores.ndim == 1 or scores.shape[1] == 1:
-            return self.classes_[(np.ravel(scores) > 0).astype(int)]
-        return self.classes_[np.argmax(scores, axis=1)]
+            return classes[(np.ravel(scores) > 0).astype(int)]
+        return classes[np.argmax(scores, axis=1)]
 
     def predict(self, X: ArrayLike | spmatrix) -> np.ndarray:
         """Predict class labels.
@@ -457,7 +476,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         y_pred : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        return self._labels_from_scores(self.decision_function(X))
+        return self._labels_from_scores(*self._scores_and_classes(X))
 
     @available_if(_has_proba)
     def predict_proba(self, X: ArrayLike | spmatrix) -> np.ndarray:

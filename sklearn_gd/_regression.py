@@ -10,9 +10,15 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._base import BaseGD, _supports_partial_fit, check_n_features, restore_on_error
+from ._base import (
+    BaseGD,
+    _supports_partial_fit,
+    check_n_features,
+    restore_on_error,
+    serialized,
+)
 from ._callbacks import with_callbacks
-from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
+from ._docstrings import SHARED_ATTRIBUTES, SHARED_NOTES, SHARED_PARAMETERS
 from ._registry import REGRESSION_LOSSES
 
 _DTYPES = [np.float64, np.float32]
@@ -67,6 +73,9 @@ class GDRegressor(RegressorMixin, BaseGD):
     GDClassifier : The classifier counterpart.
     sklearn.linear_model.SGDRegressor : scikit-learn's (Cython) SGD regressor.
 
+    Notes
+    -----
+    {SHARED_NOTES}
     Examples
     --------
     >>> from sklearn.datasets import make_regression
@@ -178,6 +187,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         )
         return X, y, sample_weight
 
+    @serialized
     @restore_on_error
     @with_callbacks
     def fit(
@@ -219,6 +229,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         return self
 
     @available_if(_supports_partial_fit)
+    @serialized
     @restore_on_error
     def partial_fit(
         self,
@@ -272,9 +283,12 @@ class GDRegressor(RegressorMixin, BaseGD):
         y_pred : ndarray of shape (n_samples,)
             Predicted values, in the dtype the model was trained in.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=_DTYPES)
-        return safe_sparse_dot(X, self.coef_) + self.intercept_[0]
+        # One coef_/intercept_ pair: a partial_fit in another thread replaces both.
+        with self._lock():
+            check_is_fitted(self)
+            X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=_DTYPES)
+            coef, intercept = self.coef_, self.intercept_
+        return safe_sparse_dot(X, coef) + intercept[0]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -56,7 +56,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "sklearn_gd.dask needs Dask: pip install 'sklearn-gd[dask]'"
     ) from exc
 
-from ._base import BaseGD, _Rows, _top_eigenvalue, check_n_features
+from ._base import BaseGD, _Rows, _top_eigenvalue, check_n_features, restore_state
 from ._batch import restart_momentum
 from ._kernels import loops as K
 
@@ -129,15 +129,17 @@ def fit_dask(estimator: BaseGD, X, y, sample_weight=None, *, coef_init=None,
     >>> clf.n_iter_, len(clf.loss_curve_)
     (50, 50)
     """
-    # Attributes are only ever replaced, so a shallow copy is a full snapshot.
-    saved = dict(estimator.__dict__)
-    try:
-        return _fit(estimator, X, y, sample_weight, coef_init, intercept_init, persist,
-                    split_every)
-    except BaseException:
-        estimator.__dict__.clear()
-        estimator.__dict__.update(saved)
-        raise
+    # As fit: one call at a time, and predict in other threads sees the model
+    # before or after, never in between.
+    with estimator._lock():
+        # Attributes are only ever replaced, so a shallow copy is a full snapshot.
+        saved = dict(estimator.__dict__)
+        try:
+            return _fit(estimator, X, y, sample_weight, coef_init, intercept_init, persist,
+                        split_every)
+        except BaseException:
+            restore_state(estimator, saved)
+            raise
 
 
 def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_every):

@@ -5,6 +5,8 @@ Matplotlib is an optional dependency (the ``plot`` extra:
 called, so importing this module never requires it.
 """
 
+from numbers import Integral
+
 import numpy as np
 
 __all__ = ["plot_loss_curves"]
@@ -40,6 +42,22 @@ def _loss_curve(estimator, position):
     return np.asarray(curve, dtype=np.float64)
 
 
+def _epochs(estimator, n_entries):
+    """The epoch of each entry of ``loss_curve_``: the last is epoch ``n_iter_``.
+
+    A long ``partial_fit`` stream keeps only its most recent entries, which
+    must not be drawn as epochs 1, 2, ...; L-BFGS curves (never trimmed) count
+    their own iterations.
+    """
+    model = _final_estimator(estimator)
+    n_iter = getattr(model, "n_iter_", None)
+    first = 1
+    if getattr(model, "optimizer", None) != "lbfgs" and isinstance(n_iter, Integral) \
+            and n_iter > n_entries:
+        first = int(n_iter) - n_entries + 1
+    return np.arange(first, first + n_entries)
+
+
 def _default_labels(models):
     """Labels naming the parameters in which the estimators differ.
 
@@ -63,8 +81,9 @@ def plot_loss_curves(estimators, labels=None, ax=None, log_y: bool = True):
 
     Draws one line per estimator: epoch ``1, 2, ..., n_iter_`` against
     ``loss_curve_`` (for ``optimizer="lbfgs"``, L-BFGS iterations against the
-    objective after each). Useful to compare solvers, optimizers or learning
-    rates trained on the same data.
+    objective after each). A long ``partial_fit`` stream keeps only its most
+    recent entries; they are drawn at their epochs, up to ``n_iter_``. Useful
+    to compare solvers, optimizers or learning rates trained on the same data.
 
     Parameters
     ----------
@@ -134,8 +153,8 @@ def plot_loss_curves(estimators, labels=None, ax=None, log_y: bool = True):
     if ax is None:
         _, ax = plt.subplots()
     lbfgs = [getattr(_final_estimator(e), "optimizer", None) == "lbfgs" for e in estimators]
-    for curve, label in zip(curves, labels, strict=True):
-        ax.plot(np.arange(1, curve.shape[0] + 1), curve, label=label)
+    for estimator, curve, label in zip(estimators, curves, labels, strict=True):
+        ax.plot(_epochs(estimator, curve.shape[0]), curve, label=label)
     if log_y:
         ax.set_yscale("log", nonpositive="clip")
     ax.set_xlabel("L-BFGS iteration" if all(lbfgs) else

@@ -8,6 +8,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import sklearn_gd._base
 from sklearn_gd import GDClassifier, GDRegressor
 from sklearn_gd.plotting import plot_loss_curves
 
@@ -81,6 +82,21 @@ def test_pipelines_and_classifiers(plt):
     np.testing.assert_array_equal(first.get_ydata(), pipe[-1].loss_curve_)
     np.testing.assert_array_equal(second.get_ydata(), lbfgs.loss_curve_)
     assert "L-BFGS" in ax.get_xlabel()
+
+
+def test_a_long_stream_is_drawn_at_the_epochs_it_kept(plt, monkeypatch):
+    # A stream keeps only its latest loss_curve_ entries (10,000; lowered here
+    # to keep the test short): they are the last epochs, not the first.
+    monkeypatch.setattr(sklearn_gd._base, "_LOSS_CURVE_LIMIT", 10, raising=False)
+    X, y = make_regression(n_samples=40, n_features=4, noise=1.0, random_state=0)
+    stream = GDRegressor(solver="stochastic", random_state=0)
+    for chunk in np.array_split(np.arange(40), 25):
+        stream.partial_fit(X[chunk], y[chunk])
+    (line,) = plot_loss_curves(stream).get_lines()
+    np.testing.assert_array_equal(line.get_ydata(), stream.loss_curve_)
+    n_kept = len(stream.loss_curve_)
+    assert n_kept <= 10 and stream.n_iter_ == 25
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(26 - n_kept, 26))
 
 
 def test_errors(plt, regressors):
