@@ -42,9 +42,9 @@ class Convergence:
         "gradient" (smooth losses: minimum-norm gradient of the objective),
         "subgradient" (non-smooth losses: aggregate subgradient and its
         linearisation error), "validation" (``early_stopping``: the held-out
-        score stopped improving; says nothing about the training optimum),
-        "lbfgs" (SciPy's projected-gradient test) or "none" (``tol=None``:
-        no check was made).
+        score stopped improving; says nothing about the training optimum)
+        or "none" (``tol=None``: no check was made). ``optimizer="lbfgs"``
+        uses "gradient" too.
     residual : float
         The optimality residual at the returned weights relative to its value
         at the start of the fit (NaN when not measured).

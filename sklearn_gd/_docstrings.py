@@ -139,6 +139,7 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         at the optimum, are certified by the mean of the last epochs'
         subgradients, taken at the mean of their weights (which ``fit`` then
         returns) together with its linearisation error, both within ``tol``.
+        ``optimizer="lbfgs"`` checks the same residual after each iteration.
         A fit that ends without a certificate warns ``ConvergenceWarning``
         saying how far it is; ``convergence_`` records it. With
         ``early_stopping`` it is the improvement the validation score must

@@ -11,8 +11,9 @@ from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
 from ._batch import BlockGradient
-from ._convergence import Convergence
+from ._convergence import Convergence, feature_scales, residual_norm
 from ._kernels import loops as K
+from ._step_size import column_mean_squares
 from ._warnings import warn
 
 
@@ -20,9 +21,14 @@ def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callback
     """Minimise the smooth objective from ``state.params``; returns (curve, n_iter).
 
     ``sample_weight`` is scaled to mean 1, so the objective is
-    ``sum(w_i loss_i) / n + l2 / 2 ||W||^2``. ``tol`` is the projected-gradient
-    tolerance (as in ``LogisticRegression(solver="lbfgs")``); None runs
-    ``max_iter`` iterations unless L-BFGS cannot improve further.
+    ``sum(w_i loss_i) / n + l2 / 2 ||W||^2``. L-BFGS stops on the certificate
+    the other solvers use (``_convergence``): the optimality residual, in the
+    columns' scales, at most ``tol`` times its value at the start (at the
+    all-zero model for a warm start), checked after each iteration from the
+    gradient L-BFGS just computed. SciPy's own tests are switched off but for
+    "no further progress is possible" (its ``ftol`` near machine precision and
+    failed line searches): stopping there without the certificate warns.
+    ``tol=None`` runs ``max_iter`` iterations unless L-BFGS cannot improve.
     """
     params = state.params
     shape = params.shape
@@ -33,6 +39,8 @@ def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callback
     n = float(rows.n_samples)
     fit_intercept = bool(codes[K.C_FIT_INTERCEPT])
 
+    last = {}  # the latest evaluation: L-BFGS's iterate is one of its trial points
+
     def objective(theta):
         params[...] = theta.reshape(shape)
         value = gradient() / n
@@ -42,7 +50,24 @@ def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callback
         grad[:, :-1] += l2 * coef
         if not fit_intercept:
             grad[:, -1] = 0.0
+        last.update(theta=theta.copy(), grad=grad)
         return value, grad.ravel()
+
+    tol = estimator.tol
+    x0 = params.astype(np.float64).ravel()
+    scales = start = None
+    if tol is not None:
+        scales = feature_scales(column_mean_squares(rows, sample_weight))
+        warm = bool(np.any(x0 != 0.0))
+        objective(np.zeros_like(x0) if warm else x0)
+        start = residual_norm(last["grad"], last["theta"].reshape(shape), 0.0,
+                              fit_intercept, scales)
+
+    def residual_at(theta):
+        """Residual at ``theta`` if L-BFGS evaluated it last (None otherwise)."""
+        if "theta" not in last or not np.array_equal(last["theta"], theta):
+            return None
+        return residual_norm(last["grad"], theta.reshape(shape), 0.0, fit_intercept, scales)
 
     curve = []
     callbacks.begin_epoch(params)
@@ -54,25 +79,39 @@ def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callback
         callbacks.begin_epoch(params)
         if estimator.verbose:
             print(f"-- Iteration {len(curve)}: objective {curve[-1]:.8g}")
+        if tol is not None:
+            residual = residual_at(intermediate_result.x)
+            if residual is not None and residual <= tol * start:
+                raise StopIteration
 
-    tol = estimator.tol
     result = minimize(
-        objective, params.astype(np.float64).ravel(), jac=True, method="L-BFGS-B",
-        callback=record,
-        options={"maxiter": max_iter, "gtol": 0.0 if tol is None else tol,
-                 "ftol": 64 * np.finfo(float).eps, "maxls": 50},
+        objective, x0, jac=True, method="L-BFGS-B", callback=record,
+        options={"maxiter": max_iter, "gtol": 0.0, "ftol": 64 * np.finfo(float).eps,
+                 "maxls": 50},
     )
     params[...] = result.x.reshape(shape)
     callbacks.end_epoch(params)  # the iteration L-BFGS started but did not finish
     if not np.all(np.isfinite(params)) or not np.isfinite(result.fun):
         estimator._raise_divergence(0, float("nan"))
-    if result.status == 1 and tol is not None:
-        warn(
-            "L-BFGS reached max_iter before the gradient fell below tol. Consider "
-            "increasing max_iter or scaling the features.",
-            ConvergenceWarning,
-        )
-    state.convergence = Convergence(bool(result.status == 0 and tol is not None), "lbfgs")
+    if tol is None:
+        state.convergence = Convergence(False, "none")
+    else:
+        residual = residual_at(result.x)
+        if residual is None:
+            objective(result.x)
+            residual = residual_at(result.x)
+        relative = residual / start if start else 0.0
+        converged = relative <= tol
+        state.convergence = Convergence(converged, "gradient", relative)
+        if not converged:
+            why = ("reached max_iter" if result.status == 1 else
+                   f"stopped ({result.message})")
+            warn(
+                f"L-BFGS {why} with the optimality residual at {relative:.3g} of its value "
+                f"at the start (tol={tol:g}). Consider increasing max_iter or scaling the "
+                "features.",
+                ConvergenceWarning,
+            )
     n_iter = int(result.nit)
     state.t += n_iter
     state.epochs += n_iter

@@ -269,3 +269,25 @@ def test_warnings_point_at_the_users_call():
     with pytest.warns(DivergenceWarning) as record:
         GDRegressor(eta0=1e3, on_divergence="recover", max_iter=5, tol=None).fit(X, y)
     assert {w.filename for w in record if w.category is DivergenceWarning} == {__file__}
+
+
+@pytest.mark.parametrize("kind", ["well", "ill"])
+@pytest.mark.parametrize("loss", ["squared_error", "huber", "log_loss", "squared_hinge"])
+def test_lbfgs_claims_convergence_on_the_certificate(kind, loss):
+    """L-BFGS is "converged" when the residual the other solvers use is within tol,
+    and then lands near the independent optimum; SciPy's own stop is not enough."""
+    gap, warned, est = _fit_gap(kind, loss, "l2", optimizer="lbfgs")
+    conv = est.convergence_
+    assert conv.criterion == "gradient" and conv.converged and not warned
+    assert conv.residual <= est.tol
+    assert gap <= 1e-6
+
+
+def test_lbfgs_warns_when_it_stops_without_a_certificate():
+    """Features scaled by 1e20: SciPy stops at once on its relative reduction of the
+    objective and used to report success with a model as good as the mean."""
+    X, y = problem("well", "regression")
+    with pytest.warns(ConvergenceWarning, match="L-BFGS stopped .* optimality residual"):
+        est = GDRegressor(optimizer="lbfgs").fit(X * 1e20, y)
+    assert not est.convergence_.converged
+    assert est.convergence_.residual > est.tol
