@@ -38,6 +38,7 @@ signature, CPU, bytecode) and changes the rest:
   cache.
 """
 
+import functools
 import hashlib
 import io
 import os
@@ -329,17 +330,14 @@ class KernelCache(Cache):
                        "in memory in this process, which costs a few seconds on first use.")
 
 
-_PLACES = None
-_PLACES_LOCK = threading.Lock()
-
-
+@functools.cache
 def package_places():
-    """The cache places of this kernel package (computed once per process)."""
-    global _PLACES
-    with _PLACES_LOCK:
-        if _PLACES is None:
-            _PLACES = _Places()
-        return _PLACES
+    """The cache places of this kernel package (computed once per process).
+
+    First called while the kernel modules are imported, under the import lock,
+    so all the kernels share one ``_Places`` and what it learns.
+    """
+    return _Places()
 
 
 def attach(dispatcher):
