@@ -482,15 +482,50 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _fresh_state(self, n_outputs, n_features, dtype, coef_init=None, intercept_init=None):
         params = np.zeros((n_outputs, n_features + 1), dtype=dtype)
         if coef_init is not None:
-            coef = np.asarray(coef_init, dtype=dtype).reshape(n_outputs, -1)
-            if coef.shape[1] != n_features:
-                raise ValueError(
-                    f"coef_init has {coef.shape[1]} features, but X has {n_features}."
-                )
-            params[:, :-1] = coef
-        if intercept_init is not None and self.fit_intercept:
-            params[:, -1] = np.asarray(intercept_init, dtype=dtype).reshape(-1)
+            params[:, :-1] = self._checked_init("coef_init", coef_init, n_outputs, n_features)
+        if intercept_init is not None:
+            intercept = self._checked_init("intercept_init", intercept_init, n_outputs)
+            if self.fit_intercept:
+                params[:, -1] = intercept
         return TrainingState.zeros_like(params)
+
+    def _checked_init(self, name, value, n_outputs, n_features=None):
+        """``coef_init`` or ``intercept_init`` as a float64 array, or a ValueError.
+
+        The shapes are those of ``coef_`` and ``intercept_`` (for one output
+        also the flat form scikit-learn takes): a reshape or a broadcast would
+        train from weights the caller did not mean. The message names the
+        expected shape.
+        """
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} must be an array of numbers: {exc}") from exc
+        # The fitted attribute's own shape first: the one to pass back.
+        exposed = self._coef_attributes(np.zeros((n_outputs, (n_features or 0) + 1)))
+        if n_features is None:
+            expected = [exposed["intercept_"].shape, (1,), ()]
+        else:
+            expected = [exposed["coef_"].shape, (1, n_features), (n_features,)]
+        if n_outputs > 1:
+            expected = expected[:1]
+        expected = list(dict.fromkeys(expected))
+        if array.shape not in expected:
+            context = []
+            if is_classifier(self):
+                context.append("binary problem" if n_outputs == 1 else f"{n_outputs} classes")
+            if n_features is not None:
+                context.append(f"{n_features} features")
+            raise ValueError(
+                f"Provided {name} does not match dataset: expected shape "
+                + " or ".join(str(shape) for shape in expected)
+                + (f" ({', '.join(context)})" if context else "")
+                + f", got {array.shape}."
+            )
+        bad = np.count_nonzero(~np.isfinite(array))
+        if bad:
+            raise ValueError(f"{name} must be finite; it has {bad} NaN or infinite values.")
+        return array.reshape(n_outputs, -1) if n_features is not None else array.reshape(-1)
 
     def _fitted_state(self, dtype):
         """Copy of the fitted state, so a failed update leaves the model untouched.

@@ -295,10 +295,15 @@ class GDClassifier(ClassifierMixin, BaseGD):
             Class labels (at least two classes).
 
         coef_init : ndarray of shape (n_classes, n_features), default=None
-            Initial coefficients ((1, n_features) for two classes).
+            Initial coefficients, in the shape of ``coef_``: (1, n_features)
+            or (n_features,) for two classes. Any other shape raises a
+            ValueError. Taken instead of the previous solution when
+            ``warm_start=True``.
 
         intercept_init : ndarray of shape (n_classes,), default=None
-            Initial intercepts.
+            Initial intercepts, in the shape of ``intercept_``: (1,) or a
+            scalar for two classes. Any other shape raises a ValueError.
+            Ignored when ``fit_intercept=False``.
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples; multiplied by ``class_weight``.

@@ -6,6 +6,8 @@ to 1e-6; elsewhere the tests state the behaviour scikit-learn documents (its
 errors and their wording, what ``warm_start`` means).
 """
 
+import re
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -85,3 +87,76 @@ def test_strong_l2_other_loops_stay_bounded(solver, optimizer):
     bound = 0.1 * np.abs(X).max() / (1.0 - est.momentum)
     assert np.all(np.isfinite(est.coef_))
     assert np.abs(est.coef_).max() <= bound
+
+
+# ----------------------------------------------------- 2. shapes of the inits
+def _binary_iris():
+    X, y = _iris()
+    return X, (y == 2).astype(int)
+
+
+@pytest.mark.parametrize("data, name, value, expected", [
+    (_iris, "intercept_init", np.zeros(1), "(3,)"),
+    (_binary_iris, "intercept_init", np.zeros(3), "(1,) or ()"),
+    (_iris, "coef_init", np.zeros((2, 3)), "(3, 4)"),
+    (_iris, "coef_init", np.zeros(6), "(3, 4)"),
+    (_iris, "coef_init", np.zeros((4, 3)), "(3, 4)"),
+    (_binary_iris, "coef_init", np.zeros((2, 4)), "(1, 4) or (4,)"),
+], ids=["intercept-1-for-3-classes", "intercept-3-for-binary", "coef-2x3", "coef-flat-6",
+        "coef-transposed", "coef-2-rows-for-binary"])
+def test_classifier_init_of_wrong_shape_names_the_expected_one(data, name, value, expected):
+    X, y = data()
+    est = GDClassifier(max_iter=2, tol=None)
+    # scikit-learn refuses the same inputs (with a message that names no shape).
+    with pytest.raises(ValueError, match="does not match dataset"):
+        SGDClassifier(max_iter=2, tol=None).fit(X, y, **{name: value})
+    message = (rf"Provided {name} does not match dataset: expected shape "
+               rf"{re.escape(expected)} .*got {re.escape(str(value.shape))}")
+    with pytest.raises(ValueError, match=message):
+        est.fit(X, y, **{name: value})
+    assert not hasattr(est, "coef_")
+
+
+@pytest.mark.parametrize("name, value, expected", [
+    ("coef_init", np.zeros(3), "(4,) or (1, 4)"),
+    ("coef_init", np.zeros((2, 2)), "(4,) or (1, 4)"),
+    ("intercept_init", np.zeros(2), "(1,) or ()"),
+])
+def test_regressor_init_of_wrong_shape_names_the_expected_one(name, value, expected):
+    X, y = _regression()
+    with pytest.raises(ValueError, match=rf"Provided {name} does not match dataset: "
+                       rf"expected shape {re.escape(expected)}"):
+        GDRegressor(max_iter=2, tol=None).fit(X, y, **{name: value})
+
+
+@pytest.mark.parametrize("Est, data, coef_init, intercept_init", [
+    (GDClassifier, _iris, np.full((3, 4), 0.1), np.array([0.5, -0.5, 0.25])),
+    (GDClassifier, _binary_iris, np.full((1, 4), 0.1), np.array([0.5])),
+    (GDClassifier, _binary_iris, np.full(4, 0.1), 0.5),
+    (GDRegressor, _regression, np.full(4, 0.1), np.array([0.5])),
+    (GDRegressor, _regression, np.full((1, 4), 0.1), 0.5),
+], ids=["multiclass", "binary-2d", "binary-flat", "regressor", "regressor-2d"])
+def test_init_of_the_fitted_shapes_matches_sklearn(Est, data, coef_init, intercept_init):
+    """The shapes scikit-learn takes are accepted, trained from as scikit-learn does.
+
+    Plain SGD, one sample per step in storage order: the same updates, so the
+    models agree to 1e-6. The inits are not modified.
+    """
+    X, y = data()
+    frozen = [np.array(v, copy=True) for v in (coef_init, intercept_init)]
+    for v in frozen:
+        v.flags.writeable = False
+    if Est is GDClassifier:
+        Peer, params = SGDClassifier, dict(loss="hinge", learning_rate="optimal")
+    else:
+        # "optimal" starts the squared error with steps too long for this data.
+        Peer, params = SGDRegressor, dict(learning_rate="constant", eta0=0.01)
+    params.update(alpha=1e-3, **_SAME)
+    ours = Est(solver="stochastic", **params).fit(X, y, coef_init=frozen[0],
+                                                   intercept_init=frozen[1])
+    theirs = Peer(**params).fit(X, y, coef_init=np.array(coef_init, copy=True),
+                                intercept_init=np.array(intercept_init, copy=True))
+    assert_allclose(ours.coef_, theirs.coef_, rtol=1e-6, atol=1e-9)
+    assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-6, atol=1e-9)
+    assert_array_equal(frozen[0], coef_init)
+    assert_array_equal(frozen[1], intercept_init)
