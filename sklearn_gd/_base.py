@@ -245,7 +245,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     _parameter_constraints: dict = {
         "penalty": [StrOptions(set(PENALTIES)), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions(set(SOLVERS))],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -453,6 +453,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """
         if self.milestones is not None:
             _checked_milestones(self.milestones)
+        # scikit-learn's wording for both.
+        if partial and self.early_stopping:
+            raise ValueError("early_stopping should be False with partial_fit: a stream has "
+                             "no held-out validation set. Set early_stopping=False, or use "
+                             "fit.")
+        if self.penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
         if self.learning_rate == "optimal" and (self.penalty is None or self.alpha == 0):
             raise ValueError(
                 "alpha must be > 0 and penalty not None when learning_rate='optimal': "

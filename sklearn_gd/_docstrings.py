@@ -14,9 +14,10 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
     alpha : float, default=1e-4
         Regularization strength, >= 0.
 
-    l1_ratio : float, default=0.15
+    l1_ratio : float or None, default=0.15
         Share of L1 in the elastic net, in [0, 1]. Only used with
-        ``penalty="elasticnet"``.
+        ``penalty="elasticnet"``, for which it must be set; None is accepted
+        with any other penalty (as in scikit-learn >= 1.7).
 
     fit_intercept : bool, default=True
         Whether to learn an intercept.
@@ -151,7 +152,9 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified for
-        classifiers) and stop when its score stops improving.
+        classifiers) and stop when its score stops improving. ``fit`` only:
+        ``partial_fit`` raises a ValueError when it is True, as in
+        scikit-learn (a stream has no held-out set).
 
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping, in (0, 1).

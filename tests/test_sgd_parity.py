@@ -160,3 +160,56 @@ def test_init_of_the_fitted_shapes_matches_sklearn(Est, data, coef_init, interce
     assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-6, atol=1e-9)
     assert_array_equal(frozen[0], coef_init)
     assert_array_equal(frozen[1], intercept_init)
+
+
+# ------------------------------------- 3. early_stopping in partial_fit, l1_ratio=None
+@pytest.mark.parametrize("Est, data, extra", [
+    (GDClassifier, _iris, {"classes": np.arange(3)}),
+    (GDRegressor, _regression, {}),
+])
+def test_partial_fit_refuses_early_stopping_as_sklearn(Est, data, extra):
+    X, y = data()
+    Peer = SGDClassifier if Est is GDClassifier else SGDRegressor
+    with pytest.raises(ValueError, match="early_stopping should be False with partial_fit"):
+        Peer(early_stopping=True).partial_fit(X, y, **extra)
+    est = Est(early_stopping=True)
+    with pytest.raises(ValueError, match="early_stopping should be False with partial_fit"):
+        est.partial_fit(X, y, **extra)
+    assert not hasattr(est, "coef_")
+    # Also once a stream has started: set_params must not make it silently ignored.
+    est.set_params(early_stopping=False).partial_fit(X, y, **extra)
+    coef = est.coef_.copy()
+    with pytest.raises(ValueError, match="early_stopping should be False with partial_fit"):
+        est.set_params(early_stopping=True).partial_fit(X, y)
+    assert_array_equal(est.coef_, coef)
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1", None])
+def test_l1_ratio_none_is_accepted_unless_elasticnet(penalty):
+    X, y = _iris()
+    params = dict(loss="hinge", penalty=penalty, alpha=1e-3, learning_rate="optimal"
+                  if penalty else "constant", eta0=0.01, **_SAME)
+    ours = GDClassifier(solver="stochastic", l1_ratio=None, **params).fit(X, y)
+    reference = GDClassifier(solver="stochastic", **params).fit(X, y)
+    assert_array_equal(ours.coef_, reference.coef_)
+    stream = GDClassifier(solver="stochastic", l1_ratio=None, **params)
+    reference_stream = GDClassifier(solver="stochastic", **params)
+    for est in (stream, reference_stream):
+        est.partial_fit(X, y, classes=np.arange(3))
+    assert_array_equal(stream.coef_, reference_stream.coef_)
+    if penalty == "l2":
+        theirs = SGDClassifier(l1_ratio=None, **params).fit(X, y)
+        assert_allclose(ours.coef_, theirs.coef_, rtol=1e-6, atol=1e-9)
+
+
+def test_l1_ratio_none_with_elasticnet_is_refused_as_sklearn():
+    X, y = _iris()
+    message = "l1_ratio must be set when penalty is 'elasticnet'"
+    with pytest.raises(ValueError, match=message):
+        SGDClassifier(penalty="elasticnet", l1_ratio=None).fit(X, y)
+    for call in (lambda est: est.fit(X, y),
+                 lambda est: est.partial_fit(X, y, classes=np.arange(3))):
+        est = GDClassifier(penalty="elasticnet", l1_ratio=None)
+        with pytest.raises(ValueError, match=message):
+            call(est)
+        assert not hasattr(est, "coef_")
