@@ -3,7 +3,7 @@
 The driver turns estimator parameters into the integer codes and small arrays
 the Numba kernel needs, runs the epoch loop in Python (shuffling, schedules,
 stopping rules, ``loss_curve_``, divergence checks, ``verbose``) and owns the
-optimizer state that must survive ``partial_fit`` and ``warm_start``.
+optimizer state that must survive ``partial_fit``.
 
 Subclasses (:class:`~sklearn_gd.GDRegressor`, :class:`~sklearn_gd.GDClassifier`)
 turn ``y`` into a float target matrix of shape (n_samples, n_outputs) and turn
@@ -408,8 +408,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """A callable giving the mean loss gradient at the all-zero model (one pass).
 
         At zero, not at the starting weights: the rate is then a property of
-        the data alone, so a warm start continues with the rate of the fit it
-        continues (two warm-started fits equal one long one).
+        the data alone, so a warm start, or any ``coef_init``, takes the rate
+        of a fit from zero.
         """
 
         def gradient():
@@ -534,6 +534,27 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             raise ValueError(f"{name} must be finite; it has {bad} NaN or infinite values.")
         return array.reshape(n_outputs, -1) if n_features is not None else array.reshape(-1)
 
+    def _warm_start_init(self, coef_init, intercept_init, n_features):
+        """``(coef_init, intercept_init)`` of a ``fit``: with ``warm_start``, the last solution.
+
+        As in scikit-learn, a warm-started ``fit`` is ``fit(X, y,
+        coef_init=coef_, intercept_init=intercept_)`` (each init given
+        explicitly wins): only the weights carry over. The update counter
+        ``t_``, the schedule and the optimizer's moments restart, since they
+        belong to the run that made them; ``partial_fit`` is the way to
+        continue a run. The certificate of convergence measures a warm start
+        from the all-zero model, as it does any non-zero init.
+        """
+        if not (self.warm_start and hasattr(self, "coef_")):
+            return coef_init, intercept_init
+        if self.coef_.shape[-1] != n_features:
+            raise ValueError(
+                f"warm_start=True but X has {n_features} features while the model was "
+                f"fitted on {self.coef_.shape[-1]}: set warm_start=False to start afresh."
+            )
+        return (self.coef_ if coef_init is None else coef_init,
+                self.intercept_ if intercept_init is None else intercept_init)
+
     def _fitted_state(self, dtype):
         """Copy of the fitted state, so a failed update leaves the model untouched.
 
@@ -587,8 +608,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _reset_seed(self):
         """Draw the seed from ``random_state``: at every ``fit`` and first ``partial_fit``.
 
-        An integer ``random_state`` gives the same seed every time, so warm-started
-        fits continue the same sequence of epoch orders.
+        An integer ``random_state`` gives the same seed every time, so a
+        warm-started fit visits the samples in the orders of a fresh one.
         """
         self._shuffle_seed = int(check_random_state(self.random_state).randint(2**31 - 1))
 
@@ -771,13 +792,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         dtype = X.dtype
         n_outputs = targets.shape[1]
         sample_weight = relative_weights(sample_weight)
-        if self.warm_start and hasattr(self, "coef_") and coef_init is None \
-                and intercept_init is None:
-            state = self._fitted_state(dtype)
-            if state.params.shape != (n_outputs, X.shape[1] + 1):
-                state = self._fresh_state(n_outputs, X.shape[1], dtype)
-        else:
-            state = self._fresh_state(n_outputs, X.shape[1], dtype, coef_init, intercept_init)
+        coef_init, intercept_init = self._warm_start_init(coef_init, intercept_init,
+                                                          X.shape[1])
+        state = self._fresh_state(n_outputs, X.shape[1], dtype, coef_init, intercept_init)
 
         validation = None
         if self.early_stopping:

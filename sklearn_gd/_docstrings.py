@@ -52,7 +52,8 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         "batch" the scales are taken from the training rows before the first
         epoch. The scales and the mean of ``sum_j (x_j / s_j)**2`` live in
         ``optimizer_state_["first_moment"]``, so they carry over between
-        ``partial_fit`` calls, through pickling and with ``warm_start``.
+        ``partial_fit`` calls and through pickling (a ``warm_start`` fit
+        restarts them, as it does every optimizer's state).
         "lbfgs" is SciPy's L-BFGS-B quasi-Newton method on the full batch
         (``solver="batch"`` only; no L1, no ``early_stopping``, no
         ``partial_fit``): each iteration is one fused pass over the data, and
@@ -168,9 +169,16 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         gives the same model bit for bit.
 
     warm_start : bool, default=False
-        Whether ``fit`` continues from the previous solution and optimizer
-        state (moments, update counter ``t_``, schedule position) instead of
-        starting afresh.
+        When True, ``fit`` starts from the previous solution: it is
+        ``fit(X, y, coef_init=coef_, intercept_init=intercept_)`` (an init
+        passed explicitly wins), as in scikit-learn. Only the weights carry
+        over: the update counter ``t_``, the learning-rate schedule and the
+        optimizer's state (momentum velocity, Adam/RMSprop/Adagrad moments,
+        the feature scales of "normalized") restart, and the epochs are
+        shuffled as in a fresh fit, so two warm-started fits of ``max_iter``
+        epochs are not one fit of ``2 * max_iter``. To continue a run
+        (counter, schedule and moments included), use ``partial_fit``.
+        A different number of features raises a ValueError.
 
     verbose : int, default=0
         If positive, print one line per epoch (objective, learning rate,
@@ -207,8 +215,9 @@ n_iter_ : int
         calls so far.
 
     t_ : int
-        Number of optimizer updates made so far (carries over across
-        ``partial_fit`` calls and ``warm_start``).
+        Number of optimizer updates made so far: by the last ``fit`` (which
+        restarts it, ``warm_start`` or not), plus those of the
+        ``partial_fit`` calls since.
 
     loss_curve_ : list of float
         Training objective per epoch: the weighted mean of the losses met

@@ -213,3 +213,75 @@ def test_l1_ratio_none_with_elasticnet_is_refused_as_sklearn():
         with pytest.raises(ValueError, match=message):
             call(est)
         assert not hasattr(est, "coef_")
+
+
+# ---------------------------------------------------------------- 4. warm_start
+def test_warm_start_refit_matches_sklearn():
+    """A second fit restarts t_ and the "optimal" schedule from the first fit's weights."""
+    X, y = _iris()
+    params = dict(loss="hinge", alpha=1e-3, learning_rate="optimal", warm_start=True, **_SAME)
+    ours = GDClassifier(solver="stochastic", **params)
+    theirs = SGDClassifier(**params)
+    for _ in range(2):
+        ours.fit(X, y)
+        theirs.fit(X, y)
+        assert_allclose(ours.coef_, theirs.coef_, rtol=1e-6, atol=1e-9)
+        assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-6, atol=1e-9)
+        # scikit-learn's counter starts at 1.
+        assert ours.t_ == theirs.t_ - 1 == X.shape[0] * _SAME["max_iter"]
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum", "normalized"])
+def test_warm_start_restarts_the_optimizer_state(optimizer):
+    """Moments, velocity and scales restart: the fit equals one from coef_init, bit for bit."""
+    X, y = _iris()
+    params = dict(solver="minibatch", batch_size=16, optimizer=optimizer, eta0=0.01,
+                  random_state=0, **_SAME)
+    warm = GDClassifier(warm_start=True, **params).fit(X, y)
+    first_state = {k: v.copy() for k, v in warm.optimizer_state_.items()}
+    coef, intercept = warm.coef_.copy(), warm.intercept_.copy()
+    warm.fit(X, y)
+    cold = GDClassifier(**params).fit(X, y, coef_init=coef, intercept_init=intercept)
+    assert warm.t_ == cold.t_
+    assert warm.learning_rate_ == cold.learning_rate_
+    assert_array_equal(warm.coef_, cold.coef_)
+    assert_array_equal(warm.intercept_, cold.intercept_)
+    for key, value in warm.optimizer_state_.items():
+        assert_array_equal(value, cold.optimizer_state_[key])
+    # Not the previous run's state carried on (the "normalized" scales, a
+    # property of the data, come out the same; its squared-gradient sums do not).
+    assert any(not np.array_equal(value, first_state[key])
+               for key, value in warm.optimizer_state_.items())
+
+
+def test_warm_start_keeps_the_certificate_measured_from_zero():
+    """A warm start at the optimum is certified at once, as a coef_init there is.
+
+    The certificate's residual is relative to that of the all-zero model for
+    any non-zero start: a warm start must not measure against its own (tiny)
+    start, which would make ``tol`` unreachable.
+    """
+    X, y = _regression()
+    params = dict(alpha=1e-2, tol=1e-6, max_iter=2000)
+    est = GDRegressor(warm_start=True, **params).fit(X, y)
+    assert est.convergence_.converged
+    first_epochs = est.n_iter_
+    coef, intercept = est.coef_.copy(), est.intercept_.copy()
+    est.fit(X, y)
+    assert est.convergence_.converged
+    assert est.convergence_.residual <= params["tol"]
+    assert est.n_iter_ < first_epochs
+    cold = GDRegressor(**params).fit(X, y, coef_init=coef, intercept_init=intercept)
+    assert cold.convergence_ == est.convergence_
+    assert_array_equal(cold.coef_, est.coef_)
+
+
+def test_warm_start_with_other_features_is_refused():
+    X, y = _regression()
+    est = GDRegressor(warm_start=True, max_iter=3, tol=None).fit(X, y)
+    coef = est.coef_.copy()
+    with pytest.raises(ValueError, match="warm_start=True but X has 3 features while the "
+                       "model was fitted on 4"):
+        est.fit(X[:, :3], y)
+    assert_array_equal(est.coef_, coef)
+    assert est.n_features_in_ == 4
