@@ -285,3 +285,23 @@ def test_warm_start_with_other_features_is_refused():
         est.fit(X[:, :3], y)
     assert_array_equal(est.coef_, coef)
     assert est.n_features_in_ == 4
+
+
+# --------------------------------------------------- 5. helpful error messages
+def test_balanced_class_weight_in_partial_fit_says_what_to_do_instead():
+    """scikit-learn's advice (compute_class_weight, then pass the weights), on every call."""
+    X, y = _iris()
+    classes = np.arange(3)
+    with pytest.raises(ValueError, match="compute_class_weight"):
+        SGDClassifier(class_weight="balanced").partial_fit(X, y, classes=classes)
+    advice = (r"class_weight 'balanced' is not supported for partial_fit.*"
+              r"compute_class_weight\('balanced', classes=classes, y=y\).*"
+              r"dict\(zip\(classes, weights\)\)")
+    with pytest.raises(ValueError, match=advice):
+        GDClassifier(class_weight="balanced").partial_fit(X, y, classes=classes)
+    # Set after the first call it used to weigh each chunk by its own counts.
+    est = GDClassifier(solver="stochastic", random_state=0).partial_fit(X, y, classes=classes)
+    coef = est.coef_.copy()
+    with pytest.raises(ValueError, match=advice):
+        est.set_params(class_weight="balanced").partial_fit(X, y)
+    assert_array_equal(est.coef_, coef)
