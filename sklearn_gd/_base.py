@@ -3,7 +3,7 @@
 The driver turns estimator parameters into the integer codes and small arrays
 the Numba kernel needs, runs the epoch loop in Python (shuffling, schedules,
 stopping rules, ``loss_curve_``, divergence checks, ``verbose``) and owns the
-optimizer state that must survive ``partial_fit`` and ``warm_start``.
+optimizer state that must survive ``partial_fit``.
 
 Subclasses (:class:`~sklearn_gd.GDRegressor`, :class:`~sklearn_gd.GDClassifier`)
 turn ``y`` into a float target matrix of shape (n_samples, n_outputs) and turn
@@ -284,7 +284,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     _parameter_constraints: dict = {
         "penalty": [StrOptions(set(PENALTIES)), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions(set(SOLVERS))],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -492,8 +492,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """A callable giving the mean loss gradient at the all-zero model (one pass).
 
         At zero, not at the starting weights: the rate is then a property of
-        the data alone, so a warm start continues with the rate of the fit it
-        continues (two warm-started fits equal one long one).
+        the data alone, so a warm start, or any ``coef_init``, takes the rate
+        of a fit from zero.
         """
 
         def gradient():
@@ -537,6 +537,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """
         if self.milestones is not None:
             _checked_milestones(self.milestones)
+        # scikit-learn's wording for both.
+        if partial and self.early_stopping:
+            raise ValueError("early_stopping should be False with partial_fit: a stream has "
+                             "no held-out validation set. Set early_stopping=False, or use "
+                             "fit.")
+        if self.penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
         if self.learning_rate == "optimal" and (self.penalty is None or self.alpha == 0):
             raise ValueError(
                 "alpha must be > 0 and penalty not None when learning_rate='optimal': "
@@ -566,15 +573,71 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _fresh_state(self, n_outputs, n_features, dtype, coef_init=None, intercept_init=None):
         params = np.zeros((n_outputs, n_features + 1), dtype=dtype)
         if coef_init is not None:
-            coef = np.asarray(coef_init, dtype=dtype).reshape(n_outputs, -1)
-            if coef.shape[1] != n_features:
-                raise ValueError(
-                    f"coef_init has {coef.shape[1]} features, but X has {n_features}."
-                )
-            params[:, :-1] = coef
-        if intercept_init is not None and self.fit_intercept:
-            params[:, -1] = np.asarray(intercept_init, dtype=dtype).reshape(-1)
+            params[:, :-1] = self._checked_init("coef_init", coef_init, n_outputs, n_features)
+        if intercept_init is not None:
+            intercept = self._checked_init("intercept_init", intercept_init, n_outputs)
+            if self.fit_intercept:
+                params[:, -1] = intercept
         return TrainingState.zeros_like(params)
+
+    def _checked_init(self, name, value, n_outputs, n_features=None):
+        """``coef_init`` or ``intercept_init`` as a float64 array, or a ValueError.
+
+        The shapes are those of ``coef_`` and ``intercept_`` (for one output
+        also the flat form scikit-learn takes): a reshape or a broadcast would
+        train from weights the caller did not mean. The message names the
+        expected shape.
+        """
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} must be an array of numbers: {exc}") from exc
+        # The fitted attribute's own shape first: the one to pass back.
+        exposed = self._coef_attributes(np.zeros((n_outputs, (n_features or 0) + 1)))
+        if n_features is None:
+            expected = [exposed["intercept_"].shape, (1,), ()]
+        else:
+            expected = [exposed["coef_"].shape, (1, n_features), (n_features,)]
+        if n_outputs > 1:
+            expected = expected[:1]
+        expected = list(dict.fromkeys(expected))
+        if array.shape not in expected:
+            context = []
+            if is_classifier(self):
+                context.append("binary problem" if n_outputs == 1 else f"{n_outputs} classes")
+            if n_features is not None:
+                context.append(f"{n_features} features")
+            raise ValueError(
+                f"Provided {name} does not match dataset: expected shape "
+                + " or ".join(str(shape) for shape in expected)
+                + (f" ({', '.join(context)})" if context else "")
+                + f", got {array.shape}."
+            )
+        bad = np.count_nonzero(~np.isfinite(array))
+        if bad:
+            raise ValueError(f"{name} must be finite; it has {bad} NaN or infinite values.")
+        return array.reshape(n_outputs, -1) if n_features is not None else array.reshape(-1)
+
+    def _warm_start_init(self, coef_init, intercept_init, n_features):
+        """``(coef_init, intercept_init)`` of a ``fit``: with ``warm_start``, the last solution.
+
+        As in scikit-learn, a warm-started ``fit`` is ``fit(X, y,
+        coef_init=coef_, intercept_init=intercept_)`` (each init given
+        explicitly wins): only the weights carry over. The update counter
+        ``t_``, the schedule and the optimizer's moments restart, since they
+        belong to the run that made them; ``partial_fit`` is the way to
+        continue a run. The certificate of convergence measures a warm start
+        from the all-zero model, as it does any non-zero init.
+        """
+        if not (self.warm_start and hasattr(self, "coef_")):
+            return coef_init, intercept_init
+        if self.coef_.shape[-1] != n_features:
+            raise ValueError(
+                f"warm_start=True but X has {n_features} features while the model was "
+                f"fitted on {self.coef_.shape[-1]}: set warm_start=False to start afresh."
+            )
+        return (self.coef_ if coef_init is None else coef_init,
+                self.intercept_ if intercept_init is None else intercept_init)
 
     def _fitted_state(self, dtype):
         """Copy of the fitted state, so a failed update leaves the model untouched.
@@ -629,8 +692,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _reset_seed(self):
         """Draw the seed from ``random_state``: at every ``fit`` and first ``partial_fit``.
 
-        An integer ``random_state`` gives the same seed every time, so warm-started
-        fits continue the same sequence of epoch orders.
+        An integer ``random_state`` gives the same seed every time, so a
+        warm-started fit visits the samples in the orders of a fresh one.
         """
         self._shuffle_seed = int(check_random_state(self.random_state).randint(2**31 - 1))
 
@@ -813,13 +876,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         dtype = X.dtype
         n_outputs = targets.shape[1]
         sample_weight = relative_weights(sample_weight)
-        if self.warm_start and hasattr(self, "coef_") and coef_init is None \
-                and intercept_init is None:
-            state = self._fitted_state(dtype)
-            if state.params.shape != (n_outputs, X.shape[1] + 1):
-                state = self._fresh_state(n_outputs, X.shape[1], dtype)
-        else:
-            state = self._fresh_state(n_outputs, X.shape[1], dtype, coef_init, intercept_init)
+        coef_init, intercept_init = self._warm_start_init(coef_init, intercept_init,
+                                                          X.shape[1])
+        state = self._fresh_state(n_outputs, X.shape[1], dtype, coef_init, intercept_init)
 
         validation = None
         if self.early_stopping:

@@ -300,10 +300,15 @@ class GDClassifier(ClassifierMixin, BaseGD):
             Class labels (at least two classes).
 
         coef_init : ndarray of shape (n_classes, n_features), default=None
-            Initial coefficients ((1, n_features) for two classes).
+            Initial coefficients, in the shape of ``coef_``: (1, n_features)
+            or (n_features,) for two classes. Any other shape raises a
+            ValueError. Taken instead of the previous solution when
+            ``warm_start=True``.
 
         intercept_init : ndarray of shape (n_classes,), default=None
-            Initial intercepts.
+            Initial intercepts, in the shape of ``intercept_``: (1,) or a
+            scalar for two classes. Any other shape raises a ValueError.
+            Ignored when ``fit_intercept=False``.
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples; multiplied by ``class_weight``.
@@ -369,12 +374,19 @@ class GDClassifier(ClassifierMixin, BaseGD):
             self._validate_params()
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-            if isinstance(self.class_weight, str):
-                raise ValueError(
-                    "class_weight='balanced' is not supported by partial_fit, which sees "
-                    "one chunk at a time; pass a dict computed on the whole data set "
-                    "(sklearn.utils.class_weight.compute_class_weight)."
-                )
+        # On every call: set after the first, "balanced" would weigh each chunk
+        # by its own class counts.
+        if isinstance(self.class_weight, str):
+            # scikit-learn's wording, plus the dict it must become.
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit, which sees one "
+                "chunk at a time. In order to use 'balanced' weights, use "
+                "compute_class_weight('balanced', classes=classes, y=y) (from "
+                "sklearn.utils.class_weight). In place of y you can use a large enough "
+                "sample of the full training set target to properly estimate the class "
+                "frequency distributions. Pass the resulting weights as the class_weight "
+                "parameter, as a dict: dict(zip(classes, weights))."
+            )
         lean = None if first else self._lean_validate(X, y, sample_weight)
         if lean is None:
             X, y, sample_weight = self._validate_xy(X, y, sample_weight, reset=first,

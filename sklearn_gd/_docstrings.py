@@ -14,9 +14,10 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
     alpha : float, default=1e-4
         Regularization strength, >= 0.
 
-    l1_ratio : float, default=0.15
+    l1_ratio : float or None, default=0.15
         Share of L1 in the elastic net, in [0, 1]. Only used with
-        ``penalty="elasticnet"``.
+        ``penalty="elasticnet"``, for which it must be set; None is accepted
+        with any other penalty (as in scikit-learn >= 1.7).
 
     fit_intercept : bool, default=True
         Whether to learn an intercept.
@@ -51,7 +52,8 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         "batch" the scales are taken from the training rows before the first
         epoch. The scales and the mean of ``sum_j (x_j / s_j)**2`` live in
         ``optimizer_state_["first_moment"]``, so they carry over between
-        ``partial_fit`` calls, through pickling and with ``warm_start``.
+        ``partial_fit`` calls and through pickling (a ``warm_start`` fit
+        restarts them, as it does every optimizer's state).
         "lbfgs" is SciPy's L-BFGS-B quasi-Newton method on the full batch
         (``solver="batch"`` only; no L1, no ``early_stopping``, no
         ``partial_fit``): each iteration is one fused pass over the data, and
@@ -152,7 +154,9 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified for
-        classifiers) and stop when its score stops improving.
+        classifiers) and stop when its score stops improving. ``fit`` only:
+        ``partial_fit`` raises a ValueError when it is True, as in
+        scikit-learn (a stream has no held-out set).
 
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping, in (0, 1).
@@ -166,9 +170,16 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         gives the same model bit for bit.
 
     warm_start : bool, default=False
-        Whether ``fit`` continues from the previous solution and optimizer
-        state (moments, update counter ``t_``, schedule position) instead of
-        starting afresh.
+        When True, ``fit`` starts from the previous solution: it is
+        ``fit(X, y, coef_init=coef_, intercept_init=intercept_)`` (an init
+        passed explicitly wins), as in scikit-learn. Only the weights carry
+        over: the update counter ``t_``, the learning-rate schedule and the
+        optimizer's state (momentum velocity, Adam/RMSprop/Adagrad moments,
+        the feature scales of "normalized") restart, and the epochs are
+        shuffled as in a fresh fit, so two warm-started fits of ``max_iter``
+        epochs are not one fit of ``2 * max_iter``. To continue a run
+        (counter, schedule and moments included), use ``partial_fit``.
+        A different number of features raises a ValueError.
 
     verbose : int, default=0
         If positive, print one line per epoch (objective, learning rate,
@@ -205,8 +216,9 @@ n_iter_ : int
         calls so far (added to those of a ``fit`` it continues).
 
     t_ : int
-        Number of optimizer updates made so far (carries over across
-        ``partial_fit`` calls and ``warm_start``).
+        Number of optimizer updates made so far: by the last ``fit`` (which
+        restarts it, ``warm_start`` or not), plus those of the
+        ``partial_fit`` calls since.
 
     loss_curve_ : list of float
         Training objective per epoch: the weighted mean of the losses met

@@ -209,10 +209,13 @@ class GDRegressor(RegressorMixin, BaseGD):
             Target values.
 
         coef_init : ndarray of shape (n_features,), default=None
-            Initial coefficients (instead of zeros or the warm start).
+            Initial coefficients (instead of zeros or the warm start), in the
+            shape of ``coef_`` or (1, n_features). Any other shape raises a
+            ValueError.
 
         intercept_init : ndarray of shape (1,), default=None
-            Initial intercept.
+            Initial intercept, of shape (1,) or a scalar. Any other shape
+            raises a ValueError. Ignored when ``fit_intercept=False``.
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples; None means equal weights.

@@ -250,13 +250,8 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
         (weights.astype(np.float64) * abs(targets.astype(np.float64)).sum(axis=1)).sum())
 
     # -- State and step size, from the estimator's own helpers.
-    if est.warm_start and hasattr(est, "coef_") and coef_init is None \
-            and intercept_init is None:
-        state = est._fitted_state(dtype)
-        if state.params.shape != (n_outputs, n_features + 1):
-            state = est._fresh_state(n_outputs, n_features, dtype)
-    else:
-        state = est._fresh_state(n_outputs, n_features, dtype, coef_init, intercept_init)
+    coef_init, intercept_init = est._warm_start_init(coef_init, intercept_init, n_features)
+    state = est._fresh_state(n_outputs, n_features, dtype, coef_init, intercept_init)
     gradient = _DaskGradient(X, targets, weights, split_every)
     if needs_data:
         # The mean over the rows _top_eigenvalue uses, with weights of mean 1 over all.

@@ -537,25 +537,30 @@ def _carry_params(optimizer, schedule, solver):
 
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 @pytest.mark.parametrize("optimizer, schedule, solver", _CARRY_CASES)
-def test_warm_start_two_fits_equal_one_long_fit(Est, optimizer, schedule, solver):
+def test_warm_start_fit_equals_fit_from_the_previous_weights(Est, optimizer, schedule, solver):
+    """A warm-started fit is fit(coef_init=coef_, intercept_init=intercept_), bit for bit.
+
+    As in scikit-learn: only the weights carry over; t_, the schedule and the
+    optimizer state restart (partial_fit continues a run, see below).
+    """
     X, y = _data_for(Est)
     k = 4
     params = _carry_params(optimizer, schedule, solver)
+    if schedule == "optimal" and Est is GDRegressor:
+        # The restarted schedule's first steps, 1 / (alpha * t0), diverge here
+        # with alpha=0.1 for most seeds, from zero or not.
+        params["alpha"] = 0.3
     warm = Est(max_iter=k, warm_start=True, **params)
     warm.fit(X, y)
-    first_t = warm.t_
+    first = _snapshot(warm)
     warm.fit(X, y)
-    long = Est(max_iter=2 * k, **params).fit(X, y)
+    init = Est(max_iter=k, **params).fit(X, y, coef_init=first["coef_"],
+                                         intercept_init=first["intercept_"])
 
-    assert warm.t_ == 2 * first_t == long.t_
-    _assert_same_state(_snapshot(warm), _snapshot(long),
-                       keys=_CORE + ("learning_rate_", "eta0_"))
-    # Without warm_start the second fit starts afresh (so differs from `long`).
-    cold = Est(max_iter=k, **params).fit(X, y).fit(X, y)
-    assert cold.t_ == first_t
-    assert not np.array_equal(cold.coef_, long.coef_)
-
-
+    assert warm.t_ == first["t_"] == init.t_
+    _assert_same_state(_snapshot(warm), _snapshot(init))
+    # The second fit did train from the first's weights.
+    assert not np.array_equal(warm.coef_, first["coef_"])
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 @pytest.mark.parametrize("optimizer, schedule, solver", _CARRY_CASES)
 def test_repeated_partial_fit_equals_fit(Est, optimizer, schedule, solver):

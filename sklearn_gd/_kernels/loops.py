@@ -43,6 +43,8 @@ from .losses import loss_and_dscores, score_loss
 from .optimizers import (
     OPT_ADAM,
     OPT_ADAMW,
+    OPT_MOMENTUM,
+    OPT_NESTEROV,
     OPT_NORMALIZED,
     OPT_SGD,
     normalized_step,
@@ -146,6 +148,13 @@ def update_coordinate(w, g, m1, m2, penalised, lr, bias1, bias2, codes, hyper):
     decay; L1 is a proximal (soft-threshold) step with the coordinate's
     effective step size, which makes coefficients exactly zero. The intercept
     (``penalised`` False) gets neither. Returns (w, m1, m2).
+
+    For the steps of size ``lr`` (plain, momentum, Nesterov, and AdamW's
+    decay) the L2 part is the shrink ``w * (1 - lr * l2)``, clipped at 0 as
+    in scikit-learn's SGD (see :func:`scaled_sgd_epoch`): when
+    ``lr * l2 > 1`` the weight is set to zero and the optimizer's step from
+    the loss gradient alone is taken from there. For plain SGD that is
+    scikit-learn's update exactly.
     """
     opt = codes[C_OPTIMIZER]
     l2 = hyper[H_L2]
@@ -153,18 +162,32 @@ def update_coordinate(w, g, m1, m2, penalised, lr, bias1, bias2, codes, hyper):
     clip = hyper[H_CLIP_VALUE]
     if clip > 0.0:
         g = min(max(g, -clip), clip)
-    if penalised and not decoupled:
+    # A shrink below 0 would flip the weight's sign and, past -1, grow it every
+    # step until the fit diverged. Momentum's velocity is kept free of the
+    # clipped term: fed w / lr instead, it left the weights ringing (its
+    # roots have modulus sqrt(momentum) whatever the L2 term) and a minibatch
+    # fit's objective rose tenfold. The adaptive steps divide by the
+    # gradient's running scale, L2 term included, so a strong penalty cannot
+    # make them overshoot and they need no clip.
+    clipped = penalised and lr * l2 > 1.0 \
+        and (opt == OPT_SGD or opt == OPT_MOMENTUM or opt == OPT_NESTEROV)
+    start = w
+    if clipped:
+        # Zero in w's own type (a float literal would make w float64 in
+        # float32 fits).
+        start = w - w
+    elif penalised and not decoupled:
         g += l2 * w
     if opt == OPT_NORMALIZED:
         new_w, m2, step = normalized_step(w, g, m1, m2, lr)
     else:
         new_w, m1, m2, step = optimizer_step(
-            opt, w, g, m1, m2, lr, hyper[H_MOMENTUM], hyper[H_BETA_1], hyper[H_BETA_2],
+            opt, start, g, m1, m2, lr, hyper[H_MOMENTUM], hyper[H_BETA_1], hyper[H_BETA_2],
             hyper[H_OPT_EPSILON], bias1, bias2,
         )
     if penalised:
         if decoupled:
-            new_w -= lr * l2 * w
+            new_w -= min(lr * l2, 1.0) * w
         shrink = step * hyper[H_L1]
         if shrink > 0.0:
             if new_w > shrink:
@@ -427,7 +450,11 @@ def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, 
             break
         t += 1
         lr = learning_rate_at(t, codes, hyper)
-        scale *= 1.0 - lr * l2
+        # Clipped at 0 as scikit-learn's plain SGD: a step too long for the
+        # penalty (lr * l2 > 1) sets the weights to zero before the loss's
+        # step instead of flipping their signs, which past lr * l2 = 2 made
+        # them grow every update until the fit diverged.
+        scale *= max(0.0, 1.0 - lr * l2)
         if abs(scale) < 1e-9:
             # Fold the scale into v before it underflows.
             for k in range(n_out):
