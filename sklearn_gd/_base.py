@@ -597,6 +597,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _params_from_attributes(self, dtype=None):
         """A new (n_outputs, n_features + 1) matrix of ``coef_`` and ``intercept_``."""
         coef = self.coef_
+        if sp.issparse(coef):  # after sparsify()
+            coef = coef.toarray()
         n_outputs = 1 if coef.ndim == 1 else coef.shape[0]
         if dtype is None:
             dtype = coef.dtype

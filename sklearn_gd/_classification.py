@@ -27,6 +27,7 @@ from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_NOTES, SHARED_PARAMETERS
 from ._kernels.data_passes import encode_labels
 from ._registry import CLASSIFIER_LOSSES
+from ._sparse_coef import SparseCoefMixin, linear_scores
 
 _DTYPES = [np.float64, np.float32]
 
@@ -40,7 +41,7 @@ def _has_proba(estimator):
     return True
 
 
-class GDClassifier(ClassifierMixin, BaseGD):
+class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
     __doc__ = f"""Linear classifier trained by Numba-jitted gradient descent.
 
     Minimises ``sum_i w_i * loss(y_i, scores_i) / sum_i w_i + penalty(coef_)``
@@ -78,7 +79,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
     Attributes
     ----------
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
-        Weights of the features.
+        Weights of the features (a sparse matrix after :meth:`sparsify`).
 
     intercept_ : ndarray of shape (1,) or (n_classes,)
         The intercepts.
@@ -446,7 +447,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
             check_is_fitted(self)
             X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=_DTYPES)
             coef, intercept, classes = self.coef_, self.intercept_, self.classes_
-        scores = safe_sparse_dot(X, coef.T) + intercept
+        scores = linear_scores(X, coef) + intercept
         return (scores.ravel() if scores.shape[1] == 1 else scores), classes
 
     def decision_function(self, X: ArrayLike | spmatrix) -> np.ndarray:

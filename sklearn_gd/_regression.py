@@ -1,6 +1,7 @@
 """GDRegressor: linear regression trained by gradient descent."""
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from scipy.sparse import spmatrix
 from sklearn.base import RegressorMixin
@@ -20,6 +21,7 @@ from ._base import (
 from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_NOTES, SHARED_PARAMETERS
 from ._registry import REGRESSION_LOSSES
+from ._sparse_coef import SparseCoefMixin, linear_scores
 
 _DTYPES = [np.float64, np.float32]
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -42,7 +44,7 @@ def _targets(y, dtype):
     return y.astype(dtype).reshape(-1, 1)
 
 
-class GDRegressor(RegressorMixin, BaseGD):
+class GDRegressor(RegressorMixin, SparseCoefMixin, BaseGD):
     __doc__ = f"""Linear regression trained by Numba-jitted gradient descent.
 
     Minimises ``sum_i w_i * loss(y_i, x_i @ coef_ + intercept_) / sum_i w_i +
@@ -62,7 +64,8 @@ class GDRegressor(RegressorMixin, BaseGD):
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
-        Weights of the features.
+        Weights of the features (a sparse matrix of shape (1, n_features)
+        after :meth:`sparsify`).
 
     intercept_ : ndarray of shape (1,)
         The intercept.
@@ -288,7 +291,13 @@ class GDRegressor(RegressorMixin, BaseGD):
             check_is_fitted(self)
             X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=_DTYPES)
             coef, intercept = self.coef_, self.intercept_
-        return safe_sparse_dot(X, coef) + intercept[0]
+        if coef.ndim == 1:
+            return safe_sparse_dot(X, coef) + intercept[0]
+        # sparsify()'s (1, n_features) CSR matrix.
+        if sp.issparse(X):
+            return linear_scores(X, coef)[:, 0] + intercept[0]
+        # Its dense row, for the very product (and bits) of the 1-D coef_.
+        return safe_sparse_dot(X, coef.toarray()[0]) + intercept[0]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
