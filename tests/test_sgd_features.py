@@ -10,6 +10,7 @@
 """
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge, SGDClassifier
+from sklearn.metrics import r2_score
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_gd import GDClassifier, GDRegressor
@@ -208,3 +210,119 @@ def test_sparsify_before_fit_raises():
         for method in ("sparsify", "densify"):
             with pytest.raises(NotFittedError, match="must be fitted before"):
                 getattr(est, method)()
+
+
+# ============================================================ 3. multi-output
+def _multi_target(seed=0, n=80, p=5, k=3):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n, p))
+    W = rng.standard_normal((p, k))
+    Y = X @ W + np.arange(k) + 0.3 * rng.standard_normal((n, k))
+    return X, Y, rng.uniform(0.2, 3.0, n)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("optimizer", ["lbfgs", "sgd"])
+def test_multioutput_squared_l2_equals_ridge(optimizer, weighted):
+    X, Y, sw = _multi_target()
+    sw = sw if weighted else None
+    S = len(Y) if sw is None else sw.sum()
+    alpha = 0.05
+    kw = dict(max_iter=500, tol=1e-8) if optimizer == "lbfgs" else \
+        dict(max_iter=3000, tol=None)
+    reg = GDRegressor(alpha=alpha, optimizer=optimizer, **kw).fit(X, Y, sample_weight=sw)
+    ref = Ridge(alpha=alpha * S, solver="cholesky").fit(X, Y, sample_weight=sw)
+    assert reg.coef_.shape == ref.coef_.shape == (3, 5)
+    assert reg.intercept_.shape == (3,)
+    assert_allclose(reg.coef_, ref.coef_, rtol=0, atol=1e-8)
+    assert_allclose(reg.intercept_, ref.intercept_, rtol=0, atol=1e-8)
+    assert reg.predict(X).shape == Y.shape
+    assert_allclose(reg.predict(X), ref.predict(X), rtol=0, atol=1e-7)
+    # The objective: the sum over targets of each target's weighted mean loss.
+    w = np.ones(len(Y)) if sw is None else sw
+    residual = X @ ref.coef_.T + ref.intercept_ - Y
+    expected = np.sum(w[:, None] * 0.5 * residual**2) / w.sum() \
+        + 0.5 * alpha * np.sum(ref.coef_**2)
+    assert reg.loss_curve_[-1] == pytest.approx(expected, rel=1e-8)
+
+
+@pytest.mark.parametrize("solver", ["batch", "minibatch", "stochastic"])
+@pytest.mark.parametrize("loss", ["squared_error", "huber"])
+def test_multioutput_columns_equal_single_target_fits(solver, loss):
+    X, Y, sw = _multi_target(seed=1)
+    kw = dict(loss=loss, solver=solver, alpha=0.01, max_iter=30, tol=None, random_state=0,
+              batch_size=16)
+    multi = GDRegressor(**kw).fit(X, Y, sample_weight=sw)
+    for k in range(Y.shape[1]):
+        single = GDRegressor(**kw).fit(X, Y[:, k], sample_weight=sw)
+        assert multi.eta0_ == single.eta0_
+        assert_allclose(multi.coef_[k], single.coef_, rtol=0, atol=1e-10)
+        assert_allclose(multi.intercept_[k], single.intercept_[0], rtol=0, atol=1e-10)
+
+
+def test_multioutput_partial_fit_columns_equal_single_target_streams():
+    X, Y, _ = _multi_target(seed=2)
+    kw = dict(solver="stochastic", eta0=0.01, random_state=0)
+    multi = GDRegressor(**kw)
+    singles = [GDRegressor(**kw) for _ in range(Y.shape[1])]
+    for start in range(0, len(Y), 20):
+        chunk = slice(start, start + 20)
+        multi.partial_fit(X[chunk], Y[chunk])
+        for k, single in enumerate(singles):
+            single.partial_fit(X[chunk], Y[chunk, k])
+    for k, single in enumerate(singles):
+        assert_allclose(multi.coef_[k], single.coef_, rtol=0, atol=1e-10)
+        assert_allclose(multi.intercept_[k], single.intercept_[0], rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match="3 targets"):
+        multi.partial_fit(X[:5], Y[:5, :2])
+    with pytest.raises(ValueError, match="3 targets"):
+        multi.partial_fit(X[:5], Y[:5, 0])
+
+
+def test_single_column_y_behaves_as_ridge():
+    X, Y, _ = _multi_target(seed=3, k=1)
+    ref = Ridge(alpha=0.01 * len(Y), solver="cholesky").fit(X, Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no DataConversionWarning, as with Ridge
+        reg = GDRegressor(alpha=0.01, optimizer="lbfgs", tol=1e-8).fit(X, Y)
+    flat = GDRegressor(alpha=0.01, optimizer="lbfgs", tol=1e-8).fit(X, Y[:, 0])
+    assert reg.coef_.shape == ref.coef_.shape
+    assert reg.predict(X).shape == ref.predict(X).shape
+    assert_array_equal(reg.coef_, flat.coef_)
+    assert_array_equal(reg.intercept_, flat.intercept_)
+    assert_allclose(reg.coef_, ref.coef_, rtol=0, atol=1e-8)
+
+
+def test_multioutput_certificate_and_score():
+    X, Y, sw = _multi_target(seed=4)
+    Y = Y * [1.0, 10.0, 0.1]  # targets of different scales
+    alpha = 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reg = GDRegressor(alpha=alpha, tol=1e-7, max_iter=5000).fit(X, Y, sample_weight=sw)
+    assert reg.convergence_.converged and reg.convergence_.criterion == "gradient"
+    ref = Ridge(alpha=alpha * sw.sum(), solver="cholesky").fit(X, Y, sample_weight=sw)
+    assert_allclose(reg.coef_, ref.coef_, rtol=1e-4, atol=1e-5)
+    pred = reg.predict(X)
+    expected = np.mean([r2_score(Y[:, k], pred[:, k], sample_weight=sw) for k in range(3)])
+    assert reg.score(X, Y, sample_weight=sw) == pytest.approx(expected, rel=1e-12)
+    # Early stopping holds out rows of all targets and scores them the same way.
+    stopped = GDRegressor(alpha=alpha, early_stopping=True, random_state=0).fit(X, Y)
+    assert stopped.convergence_.criterion == "validation"
+    assert stopped.predict(X).shape == Y.shape
+    assert stopped.score(X, Y) > 0.9
+
+
+def test_multioutput_with_init_sparse_x_and_sparsify():
+    X, Y, _ = _multi_target(seed=5)
+    coef_init = np.full((3, 5), 0.1)
+    reg = GDRegressor(max_iter=20, tol=None).fit(sp.csr_matrix(X), Y, coef_init=coef_init,
+                                                 intercept_init=[1.0, 2.0, 3.0])
+    dense = GDRegressor(max_iter=20, tol=None).fit(X, Y, coef_init=coef_init,
+                                                   intercept_init=[1.0, 2.0, 3.0])
+    assert_allclose(reg.coef_, dense.coef_, rtol=1e-12)
+    expected = reg.predict(X)
+    reg.sparsify()
+    assert reg.coef_.shape == (3, 5)
+    assert_array_equal(reg.predict(X), expected)
+    assert reg.densify().coef_.shape == (3, 5)
