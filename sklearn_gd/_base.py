@@ -636,7 +636,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 f"warm_start=True but X has {n_features} features while the model was "
                 f"fitted on {self.coef_.shape[-1]}: set warm_start=False to start afresh."
             )
-        return (self.coef_ if coef_init is None else coef_init,
+        coef = self.coef_.toarray() if sp.issparse(self.coef_) else self.coef_  # sparsify()
+        return (coef if coef_init is None else coef_init,
                 self.intercept_ if intercept_init is None else intercept_init)
 
     def _fitted_state(self, dtype):
@@ -660,6 +661,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _params_from_attributes(self, dtype=None):
         """A new (n_outputs, n_features + 1) matrix of ``coef_`` and ``intercept_``."""
         coef = self.coef_
+        if sp.issparse(coef):  # after sparsify()
+            coef = coef.toarray()
         n_outputs = 1 if coef.ndim == 1 else coef.shape[0]
         if dtype is None:
             dtype = coef.dtype

@@ -26,13 +26,14 @@ from ._base import (
 from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_NOTES, SHARED_PARAMETERS
 from ._kernels.data_passes import encode_labels
-from ._registry import CLASSIFICATION_LOSSES
+from ._registry import CLASSIFIER_LOSSES
+from ._sparse_coef import SparseCoefMixin, linear_scores
 
 _DTYPES = [np.float64, np.float32]
 
 
 def _has_proba(estimator):
-    if not CLASSIFICATION_LOSSES[estimator.loss].probabilistic:
+    if not CLASSIFIER_LOSSES[estimator.loss].probabilistic:
         raise AttributeError(
             f"probability estimates are not available for loss={estimator.loss!r}; "
             "use 'log_loss', 'modified_huber' or 'focal'."
@@ -40,19 +41,20 @@ def _has_proba(estimator):
     return True
 
 
-class GDClassifier(ClassifierMixin, BaseGD):
+class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
     __doc__ = f"""Linear classifier trained by Numba-jitted gradient descent.
 
     Minimises ``sum_i w_i * loss(y_i, scores_i) / sum_i w_i + penalty(coef_)``
     with batch, mini-batch or stochastic gradient descent and any of the
     optimizers and step-size schedules below. With more than two classes,
     "log_loss" and "focal" use a softmax over all classes (multinomial); the
-    margin losses train one-vs-rest, all classes in the same pass over the data.
+    other losses train one-vs-rest, all classes in the same pass over the data.
 
     Parameters
     ----------
     loss : {{"log_loss", "hinge", "squared_hinge", "modified_huber", \
-"perceptron", "focal"}}, default="log_loss"
+"perceptron", "focal", "squared_error", "huber", "epsilon_insensitive", \
+"squared_epsilon_insensitive"}}, default="log_loss"
         The loss on the margin ``z = y * score`` (``y`` in {{-1, +1}}):
         logistic ``log(1 + exp(-z))``, hinge ``max(0, 1 - z)``, its square,
         modified Huber (quadratically smoothed hinge, linear for ``z < -1``),
@@ -60,6 +62,13 @@ class GDClassifier(ClassifierMixin, BaseGD):
         ``-(1 - p)**gamma * log(p)`` of the true-class probability ``p``,
         which down-weights well-classified samples (for imbalanced classes).
         "log_loss", "modified_huber" and "focal" give probabilities.
+
+        The regression losses "squared_error", "huber", "epsilon_insensitive"
+        and "squared_epsilon_insensitive" (see :class:`GDRegressor`, with
+        ``epsilon``) fit the score to the target ``y`` in {{-1, +1}} of each
+        class, one-vs-rest, as scikit-learn's ``SGDClassifier`` allows;
+        "squared_error" is least-squares classification. They give no
+        probabilities.
 
     {SHARED_PARAMETERS}
     class_weight : dict, "balanced" or None, default=None
@@ -70,7 +79,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
     Attributes
     ----------
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
-        Weights of the features.
+        Weights of the features (a sparse matrix after :meth:`sparsify`).
 
     intercept_ : ndarray of shape (1,) or (n_classes,)
         The intercepts.
@@ -101,7 +110,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
 
     _parameter_constraints: dict = {
         **BaseGD._parameter_constraints,
-        "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],
+        "loss": [StrOptions(set(CLASSIFIER_LOSSES))],
         "class_weight": [StrOptions({"balanced"}), dict, None],
     }
 
@@ -180,7 +189,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
 
     # ---------------------------------------------------------------- hooks
     def _loss_info(self):
-        return CLASSIFICATION_LOSSES[self.loss]
+        return CLASSIFIER_LOSSES[self.loss]
 
     def _coef_attributes(self, params):
         return {"coef_": params[:, :-1].copy(), "intercept_": params[:, -1].copy()}
@@ -450,7 +459,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
             check_is_fitted(self)
             X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=_DTYPES)
             coef, intercept, classes = self.coef_, self.intercept_, self.classes_
-        scores = safe_sparse_dot(X, coef.T) + intercept
+        scores = linear_scores(X, coef) + intercept
         return (scores.ravel() if scores.shape[1] == 1 else scores), classes
 
     def decision_function(self, X: ArrayLike | spmatrix) -> np.ndarray:

@@ -59,6 +59,18 @@ CLASSIFICATION_LOSSES = {
     "focal": LossInfo(L.LOSS_FOCAL, 0.25, probabilistic=True, multinomial=True),
 }
 
+# The regression losses GDClassifier also takes, as scikit-learn's SGDClassifier
+# does: fitted to the +-1 targets of each one-vs-rest column (never softmax, no
+# probabilities). Absolute error and quantile are left out, as there.
+CLASSIFIER_REGRESSION_LOSSES = ("squared_error", "huber", "epsilon_insensitive",
+                                "squared_epsilon_insensitive")
+
+# Every loss GDClassifier accepts (its ``loss`` validation and kernel codes).
+CLASSIFIER_LOSSES = {
+    **CLASSIFICATION_LOSSES,
+    **{name: REGRESSION_LOSSES[name] for name in CLASSIFIER_REGRESSION_LOSSES},
+}
+
 OPTIMIZERS = {
     "sgd": O.OPT_SGD,
     "momentum": O.OPT_MOMENTUM,

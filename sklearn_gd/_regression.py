@@ -1,6 +1,7 @@
 """GDRegressor: linear regression trained by gradient descent."""
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from scipy.sparse import spmatrix
 from sklearn.base import RegressorMixin
@@ -20,13 +21,14 @@ from ._base import (
 from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_NOTES, SHARED_PARAMETERS
 from ._registry import REGRESSION_LOSSES
+from ._sparse_coef import SparseCoefMixin, linear_scores
 
 _DTYPES = [np.float64, np.float32]
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _targets(y, dtype):
-    """``y`` as the (n_samples, 1) target matrix in X's dtype.
+    """``y`` as the (n_samples, n_targets) target matrix in X's dtype (a new array).
 
     float32 X trains in float32, targets included: a target beyond float32's
     range would become inf, and the fit then diverge with advice about eta0.
@@ -39,15 +41,30 @@ def _targets(y, dtype):
                 f"(+-{_FLOAT32_MAX:.4g}) that float32 X trains in: pass X as float64, or "
                 "rescale y."
             )
+    if y.ndim == 2:
+        # C order: the kernels read a sample's targets together.
+        return np.array(y, dtype=dtype, order="C")
     return y.astype(dtype).reshape(-1, 1)
 
 
-class GDRegressor(RegressorMixin, BaseGD):
+class GDRegressor(RegressorMixin, SparseCoefMixin, BaseGD):
     __doc__ = f"""Linear regression trained by Numba-jitted gradient descent.
 
     Minimises ``sum_i w_i * loss(y_i, x_i @ coef_ + intercept_) / sum_i w_i +
     penalty(coef_)`` with batch, mini-batch or stochastic gradient descent and
     any of the optimizers and step-size schedules below.
+
+    A 2-D ``y`` of shape (n_samples, n_targets) trains one weight vector per
+    target, all in the same pass over the data (as ``Ridge`` does; scikit-learn's
+    ``SGDRegressor`` takes one target). The objective is then the sum over the
+    targets of each target's weighted mean loss, plus the penalty of all the
+    weights: it separates, so each target's weights minimise that target's
+    own objective, and the batch loop with a fixed step gives each column the
+    model a single-target fit of it would. What the targets share is the
+    step size ``eta0="auto"`` derives for the adaptive optimizers and the
+    stopping rule (one certificate for all the weights). A ``y`` of shape
+    (n_samples, 1) is one target, as for ``Ridge``: ``coef_`` of shape
+    (n_features,) and 1-D predictions.
 
     Parameters
     ----------
@@ -61,11 +78,13 @@ class GDRegressor(RegressorMixin, BaseGD):
     {SHARED_PARAMETERS}
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features,)
-        Weights of the features.
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Weights of the features, one row per target for a 2-D ``y`` of
+        several columns (a sparse matrix of shape (1, n_features) or
+        (n_targets, n_features) after :meth:`sparsify`).
 
-    intercept_ : ndarray of shape (1,)
-        The intercept.
+    intercept_ : ndarray of shape (1,) or (n_targets,)
+        The intercept(s).
 
     {SHARED_ATTRIBUTES}
     See Also
@@ -166,18 +185,27 @@ class GDRegressor(RegressorMixin, BaseGD):
         return REGRESSION_LOSSES[self.loss]
 
     def _coef_attributes(self, params):
-        return {"coef_": params[0, :-1].copy(), "intercept_": params[0, -1:].copy()}
+        if params.shape[0] == 1:
+            return {"coef_": params[0, :-1].copy(), "intercept_": params[0, -1:].copy()}
+        return {"coef_": params[:, :-1].copy(), "intercept_": params[:, -1].copy()}
 
     def _validation_score(self, params, X, y, sample_weight):
         # In float64: a float32 model's squared residuals overflow far sooner.
-        pred = safe_sparse_dot(X, params[0, :-1].astype(np.float64)) + float(params[0, -1])
+        if params.shape[0] == 1:
+            pred = safe_sparse_dot(X, params[0, :-1].astype(np.float64)) + float(params[0, -1])
+        else:
+            pred = safe_sparse_dot(X, params[:, :-1].T.astype(np.float64)) \
+                + params[:, -1].astype(np.float64)
+        # Averaged uniformly over the targets, as score() does.
         return r2_score(y, pred, sample_weight=sample_weight)
 
     def _validate_xy(self, X, y, sample_weight, reset, partial):
         X, y = validate_data(
             self, X, y, reset=reset, accept_sparse="csr", dtype=_DTYPES, order="C",
-            y_numeric=True,
+            y_numeric=True, multi_output=True,
         )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]  # one target, as Ridge takes it: 1-D coef_ and predictions
         check_n_features(X.shape[1])
         sample_weight = _check_sample_weight(
             # float64 whatever X's dtype: float32 would make a weight of 1e300 inf
@@ -205,17 +233,19 @@ class GDRegressor(RegressorMixin, BaseGD):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; float32 input trains in float32.
 
-        y : array-like of shape (n_samples,)
-            Target values.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Target values; a 2-D ``y`` trains one weight vector per target.
 
-        coef_init : ndarray of shape (n_features,), default=None
+        coef_init : ndarray of shape (n_features,) or (n_targets, n_features), \
+default=None
             Initial coefficients (instead of zeros or the warm start), in the
-            shape of ``coef_`` or (1, n_features). Any other shape raises a
-            ValueError.
+            shape of ``coef_`` (a single target also takes (1, n_features)). Any
+            other shape raises a ValueError.
 
-        intercept_init : ndarray of shape (1,), default=None
-            Initial intercept, of shape (1,) or a scalar. Any other shape
-            raises a ValueError. Ignored when ``fit_intercept=False``.
+        intercept_init : ndarray of shape (1,) or (n_targets,), default=None
+            Initial intercept(s), in the shape of ``intercept_`` (a single
+            target also takes a scalar). Any other shape raises a ValueError.
+            Ignored when ``fit_intercept=False``.
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples; None means equal weights.
@@ -247,8 +277,8 @@ class GDRegressor(RegressorMixin, BaseGD):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             A chunk of training data.
 
-        y : array-like of shape (n_samples,)
-            Its targets.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Its targets: as many as in the first call (a 1-D ``y`` is one).
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; a chunk whose weights are all zero leaves the
@@ -270,7 +300,14 @@ class GDRegressor(RegressorMixin, BaseGD):
                                                     partial=True)
         else:
             X, y, sample_weight = lean
-        self._partial_fit_arrays(X, _targets(y, X.dtype), sample_weight)
+        targets = _targets(y, X.dtype)
+        if not first and targets.shape[1] != self.intercept_.shape[0]:
+            raise ValueError(
+                f"y has {targets.shape[1]} target{'s' if targets.shape[1] > 1 else ''}, "
+                f"but {type(self).__name__} is expecting {self.intercept_.shape[0]} "
+                "targets as input."
+            )
+        self._partial_fit_arrays(X, targets, sample_weight)
         return self
 
     def predict(self, X: ArrayLike | spmatrix) -> np.ndarray:
@@ -283,17 +320,27 @@ class GDRegressor(RegressorMixin, BaseGD):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted values, in the dtype the model was trained in.
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predicted values, in the dtype the model was trained in; one
+            column per target for a model of several targets.
         """
         # One coef_/intercept_ pair: a partial_fit in another thread replaces both.
         with self._lock():
             check_is_fitted(self)
             X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=_DTYPES)
             coef, intercept = self.coef_, self.intercept_
-        return safe_sparse_dot(X, coef) + intercept[0]
+        if coef.ndim == 1:
+            return safe_sparse_dot(X, coef) + intercept[0]
+        if intercept.shape[0] > 1:
+            return linear_scores(X, coef) + intercept
+        # One target after sparsify(): coef_ is (1, n_features).
+        if sp.issparse(X):
+            return linear_scores(X, coef)[:, 0] + intercept[0]
+        # Its dense row, for the very product (and bits) of the 1-D coef_.
+        return safe_sparse_dot(X, coef.toarray()[0]) + intercept[0]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
         return tags

@@ -45,6 +45,9 @@ ESTIMATORS = [
     GDClassifier(loss="log_loss", solver="stochastic", optimizer="adam", eta0=0.01,
                  learning_rate="invscaling", power_t=0.1, early_stopping=True, max_iter=50,
                  random_state=0),
+    # Regression losses on the classifier's +-1 targets, as SGDClassifier allows.
+    GDClassifier(loss="squared_error"),
+    GDClassifier(loss="huber", solver="stochastic", max_iter=50, random_state=0),
 ]
 
 

@@ -883,7 +883,8 @@ def test_predict_after_failed_first_partial_fit_raises_not_fitted(failure):
 @pytest.mark.parametrize(
     "Est, param, value, allowed",
     [
-        (GDClassifier, "loss", "squared_error", ["log_loss", "hinge", "focal"]),
+        # squared_error is a classifier loss (as in SGDClassifier); quantile is not.
+        (GDClassifier, "loss", "quantile", ["log_loss", "hinge", "focal", "squared_error"]),
         (GDRegressor, "loss", "hinge", ["squared_error", "huber", "quantile"]),
         (GDClassifier, "optimizer", "bfgs", ["sgd", "adam", "lbfgs"]),
         (GDRegressor, "optimizer", "Adam", ["adam", "rmsprop"]),
