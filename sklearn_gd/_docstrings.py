@@ -8,8 +8,11 @@ SHARED_PARAMETERS = """\
 penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         Regularization term ``alpha * ((1 - r) / 2 * ||w||^2 + r * ||w||_1)`` with
         ``r = 0`` for "l2", ``r = 1`` for "l1" and ``r = l1_ratio`` for
-        "elasticnet". The intercept is not penalized. L1 is applied as a
-        proximal (soft-threshold) step, so coefficients become exactly zero.
+        "elasticnet". The intercept is not penalized. L1 makes coefficients
+        exactly zero: plain SGD with ``solver="stochastic"`` applies the
+        cumulative L1 penalty of Tsuruoka et al. (2009), as scikit-learn's
+        SGD does; the other solvers and optimizers a proximal
+        (soft-threshold) step after each update.
 
     alpha : float, default=1e-4
         Regularization strength, >= 0.

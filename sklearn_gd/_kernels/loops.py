@@ -55,6 +55,7 @@ from .rows import (
     prefetch_row,
     row_axpy,
     row_clear,
+    row_cumulative_l1,
     row_dot,
     row_sq_norm,
     row_update_scales,
@@ -342,7 +343,7 @@ def sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, scores,
     """One update per sample, in ``order``; returns (sum of weighted losses, t, status).
 
     ``work`` is a zeroed (n_outputs, n_features + 1) buffer (left zeroed). Plain
-    SGD without L1 or clipping has the faster :func:`scaled_sgd_epoch` (see
+    SGD without clipping has the faster :func:`scaled_sgd_epoch` (see
     :func:`sgd_epoch_kernel`).
     """
     n = order.shape[0]
@@ -412,7 +413,7 @@ def sgd_epoch_kernel(codes, hyper):
     copies could round differently (a fresh process and one loading the cache
     then disagreed in the last bits).
     """
-    if codes[C_OPTIMIZER] == OPT_SGD and hyper[H_L1] == 0.0 \
+    if codes[C_OPTIMIZER] == OPT_SGD \
             and hyper[H_CLIP_VALUE] == 0.0 and hyper[H_CLIP_NORM] == 0.0:
         return scaled_sgd_epoch
     return sgd_epoch
@@ -421,19 +422,29 @@ def sgd_epoch_kernel(codes, hyper):
 @_jit
 def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, scores,
                      dscores, t, codes, hyper):
-    """Plain SGD with L2 in O(non-zeros of the row) per update.
+    """Plain SGD with L2 and L1 in O(non-zeros of the row) per update.
 
     The weights are kept as ``scale * v``: the L2 shrinkage of every weight is
     a change of ``scale``, and the loss gradient touches only the row's
     non-zero columns of ``v`` (all columns for dense rows, still one pass).
-    Takes the same arguments as :func:`sgd_epoch` (it needs no moments or
-    ``work``).
+    L1 is the cumulative penalty of Tsuruoka, Tsujii & Ananiadou (2009), on the
+    row's columns after each update (``rows.row_cumulative_l1``), as in
+    scikit-learn: a per-update soft threshold let the noise of single-sample
+    gradients keep irrelevant weights a little off zero (2-3e-4 after 20
+    epochs), the cumulative one leaves them exactly zero. Its state is kept in
+    the moments plain SGD does not use: what each weight received in
+    ``m1[:, :-1]``, what any weight could have in ``m2[0, -1]``, so that it
+    carries over ``partial_fit`` calls. Takes the same arguments as
+    :func:`sgd_epoch` (it needs no ``work``).
     """
     n = order.shape[0]
     n_out = params.shape[0]
     n_features = params.shape[1] - 1
     fit_intercept = codes[C_FIT_INTERCEPT] != 0
     l2 = hyper[H_L2]
+    l1 = hyper[H_L1]
+    # Accumulated in float64 whatever the dtype: it only grows.
+    owed = float(m2[0, n_features])
     scale = 1.0
     loss_sum = 0.0
     status = STATUS_OK
@@ -467,6 +478,12 @@ def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, 
                 row_axpy(rows, i, -step / scale, params, k)
                 if fit_intercept:
                     params[k, n_features] -= step
+        if l1 > 0.0:
+            owed += lr * l1
+            for k in range(n_out):
+                row_cumulative_l1(rows, i, params, k, m1, owed, scale)
+    if l1 > 0.0:
+        m2[0, n_features] = owed
     for k in range(n_out):
         for j in range(n_features):
             params[k, j] *= scale

@@ -55,6 +55,26 @@ def row_clear(rows, i, out, k):
         out[k, :rows.shape[1]] = 0.0
 
 
+def row_cumulative_l1(rows, i, params, k, q, u, scale):
+    """The cumulative L1 penalty on the weights of row i's columns (all for dense rows).
+
+    Tsuruoka, Tsujii & Ananiadou (2009), as scikit-learn's plain SGD applies
+    it: the weights are ``scale * params[k, :]``, ``u`` is the total L1
+    penalty any weight could have received so far and ``q[k, j]`` what weight
+    j did receive. A weight is pulled towards zero by what it is owed, and
+    never past it, so a weight the noisy gradients keep nudging off zero
+    stays exactly zero.
+    """
+    _, columns = _python_row(rows, i)
+    for j in columns:
+        z = float(params[k, j])
+        if scale * z > 0.0:
+            params[k, j] = max(0.0, z - (u + float(q[k, j])) / scale)
+        elif scale * z < 0.0:
+            params[k, j] = min(0.0, z + (u - float(q[k, j])) / scale)
+        q[k, j] += scale * (float(params[k, j]) - z)
+
+
 def row_sq_norm(rows, i):
     """||x_i||^2."""
     x = _python_row(rows, i)[0].astype(np.float64)
@@ -160,6 +180,32 @@ def _row_clear(rows, i, out, k):
         data, indices, indptr = rows
         for p in range(indptr[i], indptr[i + 1]):
             out[k, indices[p]] = 0.0
+    return sparse
+
+
+@overload(row_cumulative_l1, jit_options=_OPTIONS, inline="always")
+def _row_cumulative_l1(rows, i, params, k, q, u, scale):
+    if _is_dense(rows):
+        def dense(rows, i, params, k, q, u, scale):
+            for j in range(rows.shape[1]):
+                z = float(params[k, j])
+                if scale * z > 0.0:
+                    params[k, j] = max(0.0, z - (u + q[k, j]) / scale)
+                elif scale * z < 0.0:
+                    params[k, j] = min(0.0, z + (u - q[k, j]) / scale)
+                q[k, j] += scale * (params[k, j] - z)
+        return dense
+
+    def sparse(rows, i, params, k, q, u, scale):
+        data, indices, indptr = rows
+        for p in range(indptr[i], indptr[i + 1]):
+            j = np.uint64(indices[p])
+            z = float(params[k, j])
+            if scale * z > 0.0:
+                params[k, j] = max(0.0, z - (u + q[k, j]) / scale)
+            elif scale * z < 0.0:
+                params[k, j] = min(0.0, z + (u - q[k, j]) / scale)
+            q[k, j] += scale * (params[k, j] - z)
     return sparse
 
 
