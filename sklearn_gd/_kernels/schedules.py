@@ -35,6 +35,14 @@ def optimal_offset(alpha, dloss_at):
     ``1 / sqrt(sqrt(alpha))``, damped by the loss derivative there (the same
     heuristic scikit-learn's SGD uses). ``dloss_at(p)`` is the absolute loss
     derivative at score ``p`` for a positive target.
+
+    The absolute value is Bottou's intent (his losses return the derivative's
+    magnitude). scikit-learn passes the signed derivative, which is negative
+    there for every loss, so its ``max(1, .)`` is always 1 and never damps.
+    Where the derivative's magnitude there exceeds 1 (squared error, squared
+    epsilon-insensitive, squared hinge, modified Huber) the first steps here
+    are smaller than scikit-learn's and the fits differ; for the other losses
+    they agree.
     """
     typw = math.sqrt(1.0 / math.sqrt(alpha))
     initial_eta = typw / max(1.0, dloss_at(-typw))
