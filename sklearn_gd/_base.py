@@ -644,11 +644,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """Copy of the fitted state, so a failed update leaves the model untouched.
 
         Plain SGD keeps no moments (the kernels write back the values they
-        read), so its moment arrays are shared rather than copied.
+        read), so its moment arrays are shared rather than copied, unless L1
+        is on: its cumulative penalty keeps its state there (see
+        ``loops.scaled_sgd_epoch``).
         """
         params = self._params_from_attributes(dtype)
         moments = self.optimizer_state_
-        copy = self.optimizer != "sgd"
+        copy = self.optimizer != "sgd" \
+            or _penalty_split(self.penalty, self.alpha, self.l1_ratio)[1] > 0.0
         return TrainingState(
             params,
             moments["first_moment"].astype(dtype, copy=copy),

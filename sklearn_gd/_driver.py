@@ -88,7 +88,10 @@ class StepSize:
         self.scale *= factor
         self.state.eta *= factor
         if self.schedule == "optimal":
-            elapsed = self.hyper[K.H_OPTIMAL_OFFSET] + self.state.t
+            # Python floats: with a tiny alpha the offset is near the float
+            # range already, and a cut may take it to inf, i.e. a rate of 0,
+            # which is what cutting a rate of almost nothing amounts to.
+            elapsed = float(self.hyper[K.H_OPTIMAL_OFFSET]) + self.state.t
             self.hyper[K.H_OPTIMAL_OFFSET] = elapsed / factor - self.state.t
 
 

@@ -291,3 +291,18 @@ def test_lbfgs_warns_when_it_stops_without_a_certificate():
         est = GDRegressor(optimizer="lbfgs").fit(X * 1e20, y)
     assert not est.convergence_.converged
     assert est.convergence_.residual > est.tol
+
+
+def test_cutting_the_optimal_schedule_near_the_float_range():
+    """alpha=1e-300 puts the 'optimal' offset near the float range; recovery's
+    tenfold cuts used to overflow it with a NumPy RuntimeWarning (found by the
+    fuzz test). The cut rate goes to 0 instead and the fit ends finite."""
+    X = np.array([[17640.52345968], [4001.57208367]])
+    est = GDClassifier(loss="squared_hinge", solver="batch", learning_rate="optimal",
+                       alpha=1e-300, fit_intercept=False, max_iter=2, n_iter_no_change=1,
+                       random_state=0, on_divergence="recover")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)  # scale, convergence, divergence
+        est.fit(X, np.array([-1, 2]))
+    assert np.all(np.isfinite(est.coef_))
