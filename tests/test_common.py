@@ -45,6 +45,12 @@ ESTIMATORS = [
     GDClassifier(loss="log_loss", solver="stochastic", optimizer="adam", eta0=0.01,
                  learning_rate="invscaling", power_t=0.1, early_stopping=True, max_iter=50,
                  random_state=0),
+    # Averaged SGD (``average``; the batch solver refuses it): the lazy average
+    # of plain SGD, and the dense one of the minibatch loop.
+    GDClassifier(average=True, solver="stochastic", max_iter=50, random_state=0),
+    GDRegressor(average=True, solver="stochastic", max_iter=50, random_state=0),
+    GDRegressor(average=10, solver="minibatch", batch_size=8, optimizer="momentum",
+                max_iter=100, random_state=0),
 ]
 
 
