@@ -68,6 +68,17 @@ def test_binary_classifier_matches_sklearn(data, loss, learning_rate, average, s
     _assert_same_model(ours, theirs)
 
 
+@pytest.mark.parametrize("average", [True, 10])
+def test_multiclass_classifier_matches_sklearn(data, average):
+    # One-vs-rest: each class's weights and average are those of its binary fit.
+    X, y, _ = data
+    y = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    settings = dict(_settings("constant", average, False), loss="hinge")
+    ours, theirs = _fit_pair(GDClassifier(solver="stochastic", optimizer="sgd", **settings),
+                             SGDClassifier(**settings), X, y)
+    _assert_same_model(ours, theirs)
+
+
 def test_average_not_started_returns_last_iterate(data):
     # Averaging from an update past the fit's last: coef_ is the last
     # iterate, as scikit-learn's (average > t_ - 1).

@@ -61,6 +61,7 @@ from .prefetch import PREFETCH_DISTANCE, prefetch_array_item
 from .rows import (
     prefetch_row,
     row_axpy,
+    row_axpy_pair,
     row_clear,
     row_cumulative_l1,
     row_dot,
@@ -547,9 +548,11 @@ def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, avg, w
         for k in range(n_out):
             step = lr * sw * dscores[k]
             if step != 0.0:
-                row_axpy(rows, i, -step / scale, params, k)
                 if avg_a != 0.0:
-                    row_axpy(rows, i, avg_a * step / scale, avg, k)
+                    row_axpy_pair(rows, i, -step / scale, params, avg_a * step / scale, avg,
+                                  k)
+                else:
+                    row_axpy(rows, i, -step / scale, params, k)
                 if fit_intercept:
                     params[k, n_features] -= step
         if l1 > 0.0:

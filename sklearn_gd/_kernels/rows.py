@@ -46,6 +46,16 @@ def row_axpy(rows, i, a, out, k):
         out[k, :rows.shape[1]] += a * rows[i]
 
 
+def row_axpy_pair(rows, i, a, out, b, out2, k):
+    """out[k, :n_features] += a * x_i and out2[k, :n_features] += b * x_i, in one pass.
+
+    For the lazy average of ``scaled_sgd_epoch``: the weights and the average
+    move on the same columns, and one pass reads the row once.
+    """
+    row_axpy(rows, i, a, out, k)
+    row_axpy(rows, i, b, out2, k)
+
+
 def row_clear(rows, i, out, k):
     """out[k, j] = 0 wherever x_i may be non-zero (all j for dense rows)."""
     if isinstance(rows, tuple):
@@ -171,6 +181,31 @@ def _row_axpy(rows, i, a, out, k):
         b = scalar(a)
         for p in range(indptr[i], indptr[i + 1]):
             out[k, np.uint64(indices[p])] += b * data[p]
+    return sparse
+
+
+@overload(row_axpy_pair, jit_options=_OPTIONS, inline="always")
+def _row_axpy_pair(rows, i, a, out, b, out2, k):
+    scalar = _scalar(rows)
+    if _is_dense(rows):
+        def dense(rows, i, a, out, b, out2, k):
+            sa = scalar(a)
+            sb = scalar(b)
+            for j in range(rows.shape[1]):
+                x = rows[i, j]
+                out[k, j] += sa * x
+                out2[k, j] += sb * x
+        return dense
+
+    def sparse(rows, i, a, out, b, out2, k):
+        data, indices, indptr = rows
+        sa = scalar(a)
+        sb = scalar(b)
+        for p in range(indptr[i], indptr[i + 1]):
+            j = np.uint64(indices[p])
+            x = data[p]
+            out[k, j] += sa * x
+            out2[k, j] += sb * x
     return sparse
 
 
