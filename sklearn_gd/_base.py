@@ -172,7 +172,8 @@ def _readonly(a):
 # The parameters _build_kernel_config reads (its cache key).
 _CONFIG_PARAMS = ("loss", "penalty", "alpha", "l1_ratio", "optimizer", "learning_rate",
                   "fit_intercept", "epsilon", "quantile", "gamma", "power_t", "momentum",
-                  "beta_1", "beta_2", "optimizer_epsilon", "clip_value", "clip_norm")
+                  "beta_1", "beta_2", "optimizer_epsilon", "clip_value", "clip_norm",
+                  "average")
 # One C-level call reads them all (the config key is built on every partial_fit).
 _config_values = operator.itemgetter(*_CONFIG_PARAMS)
 
@@ -308,6 +309,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
+        "average": [Interval(Integral, 0, None, closed="left"), "boolean"],
         "verbose": ["verbose"],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "quantile": [Interval(Real, 0, 1, closed="neither")],
@@ -549,6 +551,15 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 "alpha must be > 0 and penalty not None when learning_rate='optimal': "
                 "its step size is 1 / (alpha * (t0 + t))."
             )
+        if self.average and self.solver == "batch":
+            # One update per epoch: there are no noisy iterates to average, and
+            # the certificates judge the batch iterate itself.
+            raise ValueError(
+                f"average={self.average!r} is supported by solver='stochastic' and "
+                f"solver='minibatch' only, got solver='batch'"
+                + (" (optimizer='lbfgs' needs it)" if self.optimizer == "lbfgs" else "")
+                + ". Set average=False, or use another solver."
+            )
         if self.optimizer == "lbfgs":
             problems = []
             if self.solver != "batch":
@@ -578,7 +589,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             intercept = self._checked_init("intercept_init", intercept_init, n_outputs)
             if self.fit_intercept:
                 params[:, -1] = intercept
-        return TrainingState.zeros_like(params)
+        state = TrainingState.zeros_like(params)
+        if self.average:
+            state.average = params.copy()
+            state.average_start = int(self.average)
+        return state
 
     def _checked_init(self, name, value, n_outputs, n_features=None):
         """``coef_init`` or ``intercept_init`` as a float64 array, or a ValueError.
@@ -652,7 +667,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         moments = self.optimizer_state_
         copy = self.optimizer != "sgd" \
             or _penalty_split(self.penalty, self.alpha, self.l1_ratio)[1] > 0.0
-        return TrainingState(
+        state = TrainingState(
             params,
             moments["first_moment"].astype(dtype, copy=copy),
             moments["second_moment"].astype(dtype, copy=copy),
@@ -660,6 +675,17 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             epochs=int(self._epochs_seen),
             eta=None if self.learning_rate_ is None else float(self.learning_rate_),
         )
+        if self.average:
+            # With averaging coef_ is the average: training goes on from the
+            # last iterate, and the average from where it was.
+            standard = self.__dict__.get("_standard_params")
+            average = self.__dict__.get("_average_params")
+            if standard is not None and standard.shape == params.shape:
+                state.params = standard.astype(dtype, copy=True)
+            state.average = params.copy() if average is None \
+                or average.shape != params.shape else average.astype(dtype, copy=True)
+            state.average_start = int(self.average)
+        return state
 
     def _params_from_attributes(self, dtype=None):
         """A new (n_outputs, n_features + 1) matrix of ``coef_`` and ``intercept_``."""
@@ -675,7 +701,16 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return params
 
     def _commit_state(self, state):
-        self.__dict__.update(self._coef_attributes(state.params))
+        self.__dict__.update(self._coef_attributes(state.returned))
+        if state.average is None:
+            self.__dict__.pop("_standard_params", None)
+            self.__dict__.pop("_average_params", None)
+        else:
+            # The last iterate and the running average, for partial_fit (as
+            # scikit-learn's _standard_coef and _average_coef); replaced, never
+            # changed in place (see restore_on_error).
+            self._standard_params = state.params
+            self._average_params = state.average
         self.optimizer_state_ = {
             "first_moment": state.first_moment,
             "second_moment": state.second_moment,
@@ -777,6 +812,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         codes[K.C_OPTIMIZER] = OPTIMIZERS.get(self.optimizer, 0)
         codes[K.C_SCHEDULE] = self._schedule_code()
         codes[K.C_FIT_INTERCEPT] = self.fit_intercept
+        codes[K.C_AVERAGE] = int(self.average)
         hyper = np.zeros(K.N_HYPER, dtype=np.float64)
         hyper[K.H_EPSILON] = self.epsilon
         hyper[K.H_QUANTILE] = self.quantile
@@ -816,6 +852,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _epoch_function(self, rows, targets, sample_weight, state, codes, hyper):
         """A closure ``(epoch, t) -> (loss_sum, t, status)`` running one epoch."""
         params, m1, m2 = state.params, state.first_moment, state.second_moment
+        avg = state.kernel_average()
         n_outputs = params.shape[0]
         scores = np.empty(n_outputs, dtype=np.float64)
         dscores = np.empty(n_outputs, dtype=np.float64)
@@ -833,7 +870,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
             def epoch_fn(epoch, t):
                 return sgd_epoch(X, targets, sample_weight, self._epoch_order(order, epoch),
-                                 params, m1, m2, work, scores, dscores, int(t), codes, hyper)
+                                 params, m1, m2, avg, work, scores, dscores, int(t), codes,
+                                 hyper)
             return epoch_fn
 
         batch = int(self._batch_rows(n))
@@ -841,7 +879,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         def epoch_fn(epoch, t):
             return K.minibatch_epoch(X, targets, sample_weight,
                                      self._epoch_order(order, epoch), batch, params, m1, m2,
-                                     work, scores, dscores, int(t), codes, hyper)
+                                     avg, work, scores, dscores, int(t), codes, hyper)
         return epoch_fn
 
     def _restarts_momentum(self, hyper):
@@ -1076,12 +1114,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         order = self._epoch_order(order, epoch)
         if self.solver == "stochastic":
             loss_sum, t, status = K.sgd_epoch_kernel(codes, hyper)(
-                rows.data, targets, sample_weight, order, params, m1, m2, work, scores,
-                dscores, int(state.t), codes, hyper)
+                rows.data, targets, sample_weight, order, params, m1, m2,
+                state.kernel_average(), work, scores, dscores, int(state.t), codes, hyper)
         else:
             loss_sum, t, status = K.minibatch_epoch(
                 rows.data, targets, sample_weight, order, int(self._batch_rows(n)), params,
-                m1, m2, work, scores, dscores, int(state.t), codes, hyper)
+                m1, m2, state.kernel_average(), work, scores, dscores, int(state.t), codes,
+                hyper)
         total_weight = float(n) if unit else float(sample_weight.sum())
         blowup = BLOWUP * self._reference_objective(targets, sample_weight, codes,
                                                      total_weight)

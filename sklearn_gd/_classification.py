@@ -144,6 +144,7 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
         shuffle=True,
         random_state=None,
         warm_start=False,
+        average=False,
         verbose=0,
         epsilon=0.1,
         quantile=0.5,
@@ -179,6 +180,7 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
         self.shuffle = shuffle
         self.random_state = random_state
         self.warm_start = warm_start
+        self.average = average
         self.verbose = verbose
         self.epsilon = epsilon
         self.quantile = quantile

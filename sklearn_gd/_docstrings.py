@@ -184,6 +184,24 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         (counter, schedule and moments included), use ``partial_fit``.
         A different number of features raises a ValueError.
 
+    average : bool or int, default=False
+        When True, ``coef_`` and ``intercept_`` are the average of the
+        weights after every update (averaged SGD, Polyak & Juditsky 1992), as
+        in scikit-learn's SGD; an int ``n >= 1`` averages from the ``n``-th
+        update on (``t_`` counts updates: samples for "stochastic", batches
+        for "minibatch"), and ``coef_`` stays the last iterate until then.
+        The last iterate is kept for ``partial_fit``, which continues from it
+        and from the running average (both survive pickling); a
+        ``warm_start`` fit starts from ``coef_``, the average, and a fresh
+        one. Plain SGD with ``solver="stochastic"`` keeps the average lazily
+        (Xu 2011), at O(non-zeros of the row) per update as without
+        averaging; the other optimizers and "minibatch" update it densely,
+        as they update the weights. ``solver="batch"`` (and so
+        ``optimizer="lbfgs"``) raises a ValueError: one update per epoch
+        leaves no noise to average. With ``tol``, the certificate of
+        convergence judges the average; ``loss_curve_`` still records the
+        objective met by the iterates during each epoch.
+
     verbose : int, default=0
         If positive, print one line per epoch (objective, learning rate,
         updates, time).

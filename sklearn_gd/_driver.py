@@ -150,7 +150,11 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
 
     With ``stopping`` and a ``tol``, a run ends early only on a certificate
     (see ``_convergence``); a failed check halves the step size (divides it
-    by 5 for the "adaptive" schedule) and training goes on. Data that is not
+    by 5 for the "adaptive" schedule) and training goes on. With ``average``
+    the certificates, the early-stopping score and the last check judge the
+    weights a fit returns, the average (``state.returned``), while the
+    objectives of the curve and of the stopping rule are those the epoch's
+    iterates met. Data that is not
     in memory (``sklearn_gd.dask``) brings its own epoch step
     (``epoch_factory``), divergence yardstick, weight total and
     ``gradient_factory(codes, hyper)``, which gives ``params -> (loss sum,
@@ -230,9 +234,9 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
                 stopped = True
                 break
             if certify:
-                verdict = certifier.after_epoch(epoch_fn, params, objective)
+                verdict = certifier.after_epoch(epoch_fn, state.returned, objective)
                 if verdict == "converged":
-                    params[...] = certifier.weights
+                    state.returned[...] = certifier.weights
                     convergence = certifier.certified
                     if est.verbose:
                         print(f"Converged after {n_epochs} epochs: optimality residual "
@@ -245,7 +249,8 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
                     certifier.cut(grow_patience=not adaptive)
                 elif verdict == "stalled":
                     certifier.stalled()
-            elif early and early_rule.observe(-est._validation_score(params, *validation)):
+            elif early and early_rule.observe(-est._validation_score(state.returned,
+                                                                      *validation)):
                 stopped = True
                 break
             if not (epochs_left == 0 and stopping and validation is None
@@ -278,7 +283,7 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
         # of the run (all of it, for the batch loop) has not been checked yet:
         # one more pass measures the objective it left.
         if certify:
-            final_point = objective_of.point(params)
+            final_point = objective_of.point(state.returned)
             final = objective_of.full_value(final_point)
         else:
             final = objective_of_rows(rows, targets, sample_weight, rows.n_samples,
@@ -299,7 +304,7 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
             )
         elif certify and not stopped:
             convergence, weights = certifier.final(final_point)
-            params[...] = weights
+            state.returned[...] = weights
             if not convergence.converged:
                 _warn_not_converged(est, convergence)
     state.convergence = convergence

@@ -140,6 +140,7 @@ class GDRegressor(RegressorMixin, SparseCoefMixin, BaseGD):
         shuffle=True,
         random_state=None,
         warm_start=False,
+        average=False,
         verbose=0,
         epsilon=0.1,
         quantile=0.5,
@@ -174,6 +175,7 @@ class GDRegressor(RegressorMixin, SparseCoefMixin, BaseGD):
         self.shuffle = shuffle
         self.random_state = random_state
         self.warm_start = warm_start
+        self.average = average
         self.verbose = verbose
         self.epsilon = epsilon
         self.quantile = quantile

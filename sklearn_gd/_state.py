@@ -26,6 +26,11 @@ class TrainingState:
         The current learning rate; None until the schedule starts from ``eta0_``.
     convergence : Convergence or None
         How the last run of epochs ended, once it has.
+    average : ndarray, shaped like ``params``, or None
+        With ``average``, the mean of the weights since averaging started
+        (``params`` are then the last iterate); None without.
+    average_start : int
+        The update from which the weights are averaged (1-based), 0 without.
     """
 
     params: np.ndarray
@@ -35,19 +40,39 @@ class TrainingState:
     epochs: int = 0
     eta: float | None = None
     convergence: Convergence | None = None
+    average: np.ndarray | None = None
+    average_start: int = 0
 
     @classmethod
     def zeros_like(cls, params):
         return cls(params, np.zeros_like(params), np.zeros_like(params))
 
+    @property
+    def averaged(self):
+        """Whether the weights to return are ``average`` (averaging has started)."""
+        return self.average is not None and 0 < self.average_start <= self.t
+
+    @property
+    def returned(self):
+        """The weights a fit returns: the average once it has started, else ``params``."""
+        return self.average if self.averaged else self.params
+
+    def kernel_average(self):
+        """``average`` for the kernels, or the unused (0, 0) array they take without it."""
+        if self.average is None:
+            return np.empty((0, 0), dtype=self.params.dtype)
+        return self.average
+
+    def _arrays(self):
+        arrays = (self.params, self.first_moment, self.second_moment)
+        return arrays if self.average is None else (*arrays, self.average)
+
     def snapshot(self):
         """Copies of the arrays and the counters, for :meth:`restore`."""
-        return ((self.params.copy(), self.first_moment.copy(), self.second_moment.copy()),
-                self.t, self.epochs)
+        return tuple(array.copy() for array in self._arrays()), self.t, self.epochs
 
     def restore(self, snapshot):
         """Go back to a :meth:`snapshot`, writing into the same arrays."""
         arrays, self.t, self.epochs = snapshot
-        for array, saved in zip((self.params, self.first_moment, self.second_moment), arrays,
-                                strict=True):
+        for array, saved in zip(self._arrays(), arrays, strict=True):
             array[...] = saved

@@ -48,6 +48,12 @@ ESTIMATORS = [
     # Regression losses on the classifier's +-1 targets, as SGDClassifier allows.
     GDClassifier(loss="squared_error"),
     GDClassifier(loss="huber", solver="stochastic", max_iter=50, random_state=0),
+    # Averaged SGD (``average``; the batch solver refuses it): the lazy average
+    # of plain SGD, and the dense one of the minibatch loop.
+    GDClassifier(average=True, solver="stochastic", max_iter=50, random_state=0),
+    GDRegressor(average=True, solver="stochastic", max_iter=50, random_state=0),
+    GDRegressor(average=10, solver="minibatch", batch_size=8, optimizer="momentum",
+                max_iter=100, random_state=0),
 ]
 
 

@@ -27,6 +27,13 @@ Rows are visited in the order given (shuffled by the driver) and the row,
 target and weight of the sample ``PREFETCH_DISTANCE`` places ahead are
 prefetched.
 
+With averaging (``codes[C_AVERAGE]``, the ``average`` parameter) the loops
+also keep ``avg``, shaped like ``params``, as the mean of the weights after
+each update from update ``codes[C_AVERAGE]`` on; otherwise ``avg`` is an
+unused (0, 0) array. :func:`scaled_sgd_epoch` keeps it lazily in O(non-zeros
+of the row) per update, the other loops densely, their updates being dense
+anyway.
+
 The "normalized" optimizer (see ``optimizers.py``) also needs each row before
 its scores: the row updates the per-feature scales ``s_j`` (and rescales the
 weights of the features whose scale grew), and its ``sum_j (x_j / s_j)**2``
@@ -54,6 +61,7 @@ from .prefetch import PREFETCH_DISTANCE, prefetch_array_item
 from .rows import (
     prefetch_row,
     row_axpy,
+    row_axpy_pair,
     row_clear,
     row_cumulative_l1,
     row_dot,
@@ -71,7 +79,9 @@ C_MULTINOMIAL = 1
 C_OPTIMIZER = 2
 C_SCHEDULE = 3
 C_FIT_INTERCEPT = 4
-N_CODES = 5
+# The update from which the iterates are averaged (1-based; 0: no averaging).
+C_AVERAGE = 5
+N_CODES = 6
 
 # Layout of ``hyper``.
 H_EPSILON = 0
@@ -249,6 +259,31 @@ def normalized_rate(m1):
     return 1.0 / math.sqrt(mean) if mean > 0.0 else 0.0
 
 
+@_inline
+def averaged_count(t, codes):
+    """How many weights the average holds after update ``t`` (1-based); 0 before it starts."""
+    start = codes[C_AVERAGE]
+    if start > 0 and t >= start:
+        return t - start + 1
+    return 0
+
+
+@_inline
+def dense_average(params, avg, n):
+    """Fold the weights into ``avg``, the mean of ``n`` of them with these the last.
+
+    The first one replaces whatever ``avg`` held: an average that starts
+    mid-stream owes nothing to the weights before it.
+    """
+    mu = 1.0 / n
+    for k in range(params.shape[0]):
+        for j in range(params.shape[1]):
+            if n == 1:
+                avg[k, j] = params[k, j]
+            else:
+                avg[k, j] += (params[k, j] - avg[k, j]) * mu
+
+
 @_jit
 def batch_row_scales(rows, n_samples, sample_weight, params, m1):
     """Scales of the batch loop for "normalized": one update sees all the rows.
@@ -338,12 +373,13 @@ def penalty_value(params, l2, l1):
 
 # ---------------------------------------------------------------- loops
 @_jit
-def sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, scores, dscores, t,
-              codes, hyper):
+def sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, avg, work, scores, dscores,
+              t, codes, hyper):
     """One update per sample, in ``order``; returns (sum of weighted losses, t, status).
 
-    ``work`` is a zeroed (n_outputs, n_features + 1) buffer (left zeroed). Plain
-    SGD without clipping has the faster :func:`scaled_sgd_epoch` (see
+    ``work`` is a zeroed (n_outputs, n_features + 1) buffer (left zeroed);
+    ``avg`` the running average (see the module's docstring). Plain SGD
+    without clipping has the faster :func:`scaled_sgd_epoch` (see
     :func:`sgd_epoch_kernel`).
     """
     n = order.shape[0]
@@ -400,6 +436,9 @@ def sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, scores,
                     m2[k, n_features], False, lr, bias1, bias2, codes, hyper)
                 if not normalized:
                     m1[k, n_features] = m1_b
+        n_avg = averaged_count(t, codes)
+        if n_avg > 0:
+            dense_average(params, avg, n_avg)
     if not params_finite(params):
         return loss_sum, t, STATUS_DIVERGED
     return loss_sum, t, STATUS_OK
@@ -419,8 +458,16 @@ def sgd_epoch_kernel(codes, hyper):
     return sgd_epoch
 
 
+@_inline
+def fold_average(v, avg, avg_a, avg_b):
+    """Write the lazy average ``(avg + avg_a * v) / avg_b`` of the weight columns into ``avg``."""
+    for k in range(v.shape[0]):
+        for j in range(v.shape[1] - 1):
+            avg[k, j] = (avg[k, j] + avg_a * v[k, j]) / avg_b
+
+
 @_jit
-def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, scores,
+def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, avg, work, scores,
                      dscores, t, codes, hyper):
     """Plain SGD with L2 and L1 in O(non-zeros of the row) per update.
 
@@ -434,8 +481,18 @@ def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, 
     epochs), the cumulative one leaves them exactly zero. Its state is kept in
     the moments plain SGD does not use: what each weight received in
     ``m1[:, :-1]``, what any weight could have in ``m2[0, -1]``, so that it
-    carries over ``partial_fit`` calls. Takes the same arguments as
-    :func:`sgd_epoch` (it needs no ``work``).
+    carries over ``partial_fit`` calls.
+
+    The average of the weights is kept lazily too (Xu 2011, as scikit-learn's
+    averaged SGD): over the weight columns it is ``(avg + avg_a * v) /
+    avg_b``. A change of ``v`` is offset in ``avg`` (on the row's columns
+    only), and folding the new weights ``scale * v`` in with weight ``1 / n``
+    is a change of the two scalars. It is written out as the plain mean at
+    the end of the epoch, and before ``scale`` is folded into ``v``. Unlike
+    scikit-learn, which folds the weights in before their L1 step and then
+    lets that step move the whole average, the mean is of the weights after
+    their L1 step. Takes the same arguments as :func:`sgd_epoch` (it needs
+    no ``work``).
     """
     n = order.shape[0]
     n_out = params.shape[0]
@@ -446,6 +503,9 @@ def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, 
     # Accumulated in float64 whatever the dtype: it only grows.
     owed = float(m2[0, n_features])
     scale = 1.0
+    averaging = codes[C_AVERAGE] > 0
+    avg_a = 0.0
+    avg_b = 1.0
     loss_sum = 0.0
     status = STATUS_OK
     for pos in range(n):
@@ -467,23 +527,49 @@ def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, 
         # them grow every update until the fit diverged.
         scale *= max(0.0, 1.0 - lr * l2)
         if abs(scale) < 1e-9:
-            # Fold the scale into v before it underflows.
+            # Fold the scale into v before it underflows (the average first:
+            # it is expressed in v).
+            if avg_a != 0.0 or avg_b != 1.0:
+                fold_average(params, avg, avg_a, avg_b)
+                avg_a = 0.0
+                avg_b = 1.0
             for k in range(n_out):
                 for j in range(n_features):
                     params[k, j] *= scale
             scale = 1.0
+        n_avg = averaged_count(t, codes) if averaging else 0
+        if n_avg == 1:
+            # The average starts at these weights, whatever it held.
+            for k in range(n_out):
+                for j in range(n_features):
+                    avg[k, j] = 0.0
+            avg_a = 0.0
+            avg_b = 1.0
         for k in range(n_out):
             step = lr * sw * dscores[k]
             if step != 0.0:
-                row_axpy(rows, i, -step / scale, params, k)
+                if avg_a != 0.0:
+                    row_axpy_pair(rows, i, -step / scale, params, avg_a * step / scale, avg,
+                                  k)
+                else:
+                    row_axpy(rows, i, -step / scale, params, k)
                 if fit_intercept:
                     params[k, n_features] -= step
         if l1 > 0.0:
             owed += lr * l1
             for k in range(n_out):
-                row_cumulative_l1(rows, i, params, k, m1, owed, scale)
+                row_cumulative_l1(rows, i, params, k, m1, owed, scale, avg, avg_a)
+        if n_avg > 0:
+            mu = 1.0 / n_avg
+            if n_avg > 1:
+                avg_b /= 1.0 - mu
+            avg_a += mu * avg_b * scale
+            for k in range(n_out):
+                avg[k, n_features] += (params[k, n_features] - avg[k, n_features]) * mu
     if l1 > 0.0:
         m2[0, n_features] = owed
+    if avg_a != 0.0 or avg_b != 1.0:
+        fold_average(params, avg, avg_a, avg_b)
     for k in range(n_out):
         for j in range(n_features):
             params[k, j] *= scale
@@ -493,8 +579,8 @@ def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, work, 
 
 
 @_jit
-def minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1, m2, grad,
-                    scores, dscores, t, codes, hyper):
+def minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1, m2, avg,
+                    grad, scores, dscores, t, codes, hyper):
     """One update per ``batch_size`` rows of ``order``; returns (loss sum, t, status).
 
     The update uses the mean of the weighted gradients of the batch: with
@@ -533,6 +619,9 @@ def minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1,
             # batch's mean row norm is its norm.
             note_mean_norm(m1, norm / (stop - start), t)
         apply_gradient(params, grad, 1.0 / (stop - start), m1, m2, t, codes, hyper)
+        n_avg = averaged_count(t, codes)
+        if n_avg > 0:
+            dense_average(params, avg, n_avg)
     if not params_finite(params):
         return loss_sum, t, STATUS_DIVERGED
     return loss_sum, t, STATUS_OK

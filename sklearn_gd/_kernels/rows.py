@@ -46,6 +46,16 @@ def row_axpy(rows, i, a, out, k):
         out[k, :rows.shape[1]] += a * rows[i]
 
 
+def row_axpy_pair(rows, i, a, out, b, out2, k):
+    """out[k, :n_features] += a * x_i and out2[k, :n_features] += b * x_i, in one pass.
+
+    For the lazy average of ``scaled_sgd_epoch``: the weights and the average
+    move on the same columns, and one pass reads the row once.
+    """
+    row_axpy(rows, i, a, out, k)
+    row_axpy(rows, i, b, out2, k)
+
+
 def row_clear(rows, i, out, k):
     """out[k, j] = 0 wherever x_i may be non-zero (all j for dense rows)."""
     if isinstance(rows, tuple):
@@ -55,7 +65,7 @@ def row_clear(rows, i, out, k):
         out[k, :rows.shape[1]] = 0.0
 
 
-def row_cumulative_l1(rows, i, params, k, q, u, scale):
+def row_cumulative_l1(rows, i, params, k, q, u, scale, aw, a):
     """The cumulative L1 penalty on the weights of row i's columns (all for dense rows).
 
     Tsuruoka, Tsujii & Ananiadou (2009), as scikit-learn's plain SGD applies
@@ -64,6 +74,10 @@ def row_cumulative_l1(rows, i, params, k, q, u, scale):
     j did receive. A weight is pulled towards zero by what it is owed, and
     never past it, so a weight the noisy gradients keep nudging off zero
     stays exactly zero.
+
+    With ``a`` non-zero, ``aw[k, j] -= a * (change of params[k, j])``: the
+    lazy average of ``scaled_sgd_epoch`` (``(aw + a * params) / b``) must not
+    move with a change of the weights it has not yet averaged.
     """
     _, columns = _python_row(rows, i)
     for j in columns:
@@ -73,6 +87,8 @@ def row_cumulative_l1(rows, i, params, k, q, u, scale):
         elif scale * z < 0.0:
             params[k, j] = min(0.0, z + (u - float(q[k, j])) / scale)
         q[k, j] += scale * (float(params[k, j]) - z)
+        if a != 0.0:
+            aw[k, j] -= a * (float(params[k, j]) - z)
 
 
 def row_sq_norm(rows, i):
@@ -168,6 +184,31 @@ def _row_axpy(rows, i, a, out, k):
     return sparse
 
 
+@overload(row_axpy_pair, jit_options=_OPTIONS, inline="always")
+def _row_axpy_pair(rows, i, a, out, b, out2, k):
+    scalar = _scalar(rows)
+    if _is_dense(rows):
+        def dense(rows, i, a, out, b, out2, k):
+            sa = scalar(a)
+            sb = scalar(b)
+            for j in range(rows.shape[1]):
+                x = rows[i, j]
+                out[k, j] += sa * x
+                out2[k, j] += sb * x
+        return dense
+
+    def sparse(rows, i, a, out, b, out2, k):
+        data, indices, indptr = rows
+        sa = scalar(a)
+        sb = scalar(b)
+        for p in range(indptr[i], indptr[i + 1]):
+            j = np.uint64(indices[p])
+            x = data[p]
+            out[k, j] += sa * x
+            out2[k, j] += sb * x
+    return sparse
+
+
 @overload(row_clear, jit_options=_OPTIONS, inline="always")
 def _row_clear(rows, i, out, k):
     if _is_dense(rows):
@@ -184,9 +225,9 @@ def _row_clear(rows, i, out, k):
 
 
 @overload(row_cumulative_l1, jit_options=_OPTIONS, inline="always")
-def _row_cumulative_l1(rows, i, params, k, q, u, scale):
+def _row_cumulative_l1(rows, i, params, k, q, u, scale, aw, a):
     if _is_dense(rows):
-        def dense(rows, i, params, k, q, u, scale):
+        def dense(rows, i, params, k, q, u, scale, aw, a):
             for j in range(rows.shape[1]):
                 z = float(params[k, j])
                 if scale * z > 0.0:
@@ -194,9 +235,11 @@ def _row_cumulative_l1(rows, i, params, k, q, u, scale):
                 elif scale * z < 0.0:
                     params[k, j] = min(0.0, z + (u - q[k, j]) / scale)
                 q[k, j] += scale * (params[k, j] - z)
+                if a != 0.0:
+                    aw[k, j] -= a * (params[k, j] - z)
         return dense
 
-    def sparse(rows, i, params, k, q, u, scale):
+    def sparse(rows, i, params, k, q, u, scale, aw, a):
         data, indices, indptr = rows
         for p in range(indptr[i], indptr[i + 1]):
             j = np.uint64(indices[p])
@@ -206,6 +249,8 @@ def _row_cumulative_l1(rows, i, params, k, q, u, scale):
             elif scale * z < 0.0:
                 params[k, j] = min(0.0, z + (u - q[k, j]) / scale)
             q[k, j] += scale * (params[k, j] - z)
+            if a != 0.0:
+                aw[k, j] -= a * (params[k, j] - z)
     return sparse
 
 
