@@ -21,8 +21,11 @@ def _skipped_prefixes():
 _SKIPPED = _skipped_prefixes()
 
 
-def warn(message, category):
+def warn(message, category, skip=()):
     """``warnings.warn`` at the first frame outside ``sklearn_gd`` (and the callback wrapper).
+
+    ``skip`` adds directories whose frames are passed over too (Numba's, for
+    warnings raised while the dispatcher compiles or loads a kernel).
 
     A fixed ``stacklevel`` is wrong for some path (fit, partial_fit, the Dask
     path and the decorators around them nest differently), and a warning shown
@@ -30,8 +33,9 @@ def warn(message, category):
     concerns.
     """
     level = 2  # warnings.warn counts this function as 1
+    skipped = _SKIPPED + tuple(skip)
     frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_SKIPPED):
+    while frame is not None and frame.f_code.co_filename.startswith(skipped):
         frame = frame.f_back
         level += 1
     warnings.warn(message, category, stacklevel=level)

@@ -46,7 +46,6 @@ import pickle
 import stat
 import sys
 import threading
-import warnings
 from pathlib import Path
 
 import llvmlite
@@ -57,6 +56,7 @@ from numba.core.caching import Cache, CompileResultCacheImpl, IndexDataCacheFile
 from numba.misc.appdirs import AppDirs
 
 KERNEL_DIR = Path(__file__).resolve().parent
+_NUMBA_DIR = os.path.dirname(os.path.abspath(numba.__file__)) + os.sep
 
 
 class KernelCacheWarning(UserWarning):
@@ -68,10 +68,8 @@ class KernelCacheWarning(UserWarning):
 
 
 def _package_version():
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-    except ImportError:  # pragma: no cover - Python < 3.8
-        return "unknown"
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("sklearn-gd")
     except PackageNotFoundError:
@@ -150,9 +148,12 @@ class _Warnings:
             if key in self._seen:
                 return
             self._seen.add(key)
-        # Raised from deep inside Numba's dispatcher: point at no user frame in
-        # particular rather than at Numba's internals.
-        warnings.warn(f"sklearn_gd: {message}", KernelCacheWarning, stacklevel=2)
+        # Raised from deep inside Numba's dispatcher: shown at the user's call
+        # that needed the kernel, past our frames and Numba's. Imported here:
+        # the kernels do not import the estimators' package at import time.
+        from .._warnings import warn
+
+        warn(f"sklearn_gd: {message}", KernelCacheWarning, skip=(_NUMBA_DIR,))
 
 
 _warnings = _Warnings()
