@@ -114,7 +114,13 @@ class FullGradient:
         return loss_sum, self.gradient.grads.sum(axis=0, dtype=np.float64)
 
 
-def restart_momentum(grads, velocity):
+# The kernels' step scales when there is no preconditioner (see loops.apply_gradient).
+# Writable, as preconditioner_ is: a read-only array is another type to Numba,
+# hence another compile of every loop that takes it.
+NO_STEP_SCALES = np.empty(0)
+
+
+def restart_momentum(grads, velocity, step_scales=NO_STEP_SCALES):
     """Drop the velocity when it points uphill.
 
     The gradient restart of O'Donoghue & Candes (2015): the weights move by
@@ -124,9 +130,12 @@ def restart_momentum(grads, velocity):
     letting it swing back. Used for heavy ball (see
     ``BaseGD._restarts_momentum``). It reads only the optimizer state, so ``fit``,
     ``warm_start`` and repeated ``partial_fit`` restart alike. ``grads`` holds
-    the gradient summed over its first axis (row blocks).
+    the gradient summed over its first axis (row blocks). With a
+    preconditioner (``step_scales``, non-empty) the weights move by
+    ``-lr * p * velocity``, and that is the direction tested.
     """
-    if float(np.sum(grads.sum(axis=0, dtype=np.float64) * velocity)) < 0.0:
+    direction = velocity if len(step_scales) == 0 else velocity * step_scales
+    if float(np.sum(grads.sum(axis=0, dtype=np.float64) * direction)) < 0.0:
         velocity[...] = 0.0
 
 
@@ -142,12 +151,13 @@ class BatchEpoch:
     """
 
     def __init__(self, rows, targets, sample_weight, params, m1, m2, codes, hyper, n_jobs,
-                 restart=False):
+                 restart=False, step_scales=NO_STEP_SCALES):
         self.gradient = BlockGradient(rows, targets, sample_weight, params, codes, hyper,
                                       n_jobs)
         self.params, self.m1, self.m2 = params, m1, m2
         self.codes, self.hyper = codes, hyper
         self.restart = restart
+        self.step_scales = step_scales
         self.before = np.empty_like(params)
         self.grad_sum = np.empty_like(params)
         self.mean_norm = None
@@ -164,11 +174,12 @@ class BatchEpoch:
         # Kept buffers, not copies: one epoch on small data is a few microseconds.
         np.copyto(self.before, self.params)
         if self.restart:
-            restart_momentum(self.gradient.grads, self.m1)
+            restart_momentum(self.gradient.grads, self.m1, self.step_scales)
         if self.mean_norm is not None:
             K.note_mean_norm(self.m1, self.mean_norm, t)
         status = K.batch_update(self.params, self.gradient.grads, float(self.gradient.n),
-                                self.m1, self.m2, t, self.codes, self.hyper)
+                                self.m1, self.m2, self.step_scales, t, self.codes,
+                                self.hyper)
         # batch_update leaves the sum of the block gradients in block 0.
         np.copyto(self.grad_sum, self.gradient.grads[0])
         self.last_gradient = (self.before, loss_sum, self.grad_sum)

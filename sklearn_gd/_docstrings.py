@@ -95,6 +95,22 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         cannot overshoot (see the user guide). "normalized" takes 0.5, as Vowpal
         Wabbit does. The value used is stored in ``eta0_``.
 
+    precondition : {"auto", "diagonal"} or None, default="auto"
+        Per-coordinate step sizes for "sgd", "momentum" and "nesterov" in the
+        "batch" and "minibatch" loops. "diagonal" is the Jacobi
+        preconditioner: the step of coefficient ``j`` is ``eta * p_j`` with
+        ``p_j = 1 / (c * mean_i(w_i x_ij^2) + l2)`` (``c`` the loss's
+        curvature bound; the intercept's ``1 / c``), stored in
+        ``preconditioner_``; ``eta0="auto"`` is then ``1 / L`` of the
+        preconditioned problem. Descent then no longer crawls along columns
+        of small scale: the number of epochs depends on how correlated the
+        columns are, not on their units. The objective and its optimum are
+        unchanged. "auto" uses it when ``eta0="auto"`` (a numeric ``eta0``
+        keeps its meaning, the step of every coordinate) and never for the
+        other optimizers or ``solver="stochastic"``; None never uses it.
+        ``partial_fit`` takes the scales of its first chunk and keeps them,
+        as it does ``eta0_``.
+
     power_t : float, default=0.5
         Exponent of the "invscaling" schedule.
 
@@ -259,6 +275,11 @@ n_iter_ : int
     eta0_ : float
         The initial step size used (the value "auto" resolved to); NaN for
         ``optimizer="lbfgs"``, which takes no step size.
+
+    preconditioner_ : ndarray of shape (n_features + 1,) or None
+        The diagonal preconditioner of the steps (see ``precondition``):
+        coordinate ``j``'s step size is ``learning_rate_ * preconditioner_[j]``,
+        the intercept's last; None without one.
 
     learning_rate_ : float
         The step size the next epoch would start from (for the "adaptive"

@@ -123,6 +123,7 @@ class GDRegressor(RegressorMixin, SparseCoefMixin, BaseGD):
         optimizer="sgd",
         learning_rate="constant",
         eta0="auto",
+        precondition="auto",
         power_t=0.5,
         decay_rate=0.1,
         milestones=None,
@@ -158,6 +159,7 @@ class GDRegressor(RegressorMixin, SparseCoefMixin, BaseGD):
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.eta0 = eta0
+        self.precondition = precondition
         self.power_t = power_t
         self.decay_rate = decay_rate
         self.milestones = milestones

@@ -1,4 +1,6 @@
-"""``eta0="auto"`` for the adaptive optimizers: a rate in the units of the weights.
+"""``eta0="auto"`` from the data: the adaptive optimizers' rate, the plain steps' preconditioner.
+
+The adaptive optimizers' rate is a distance in the units of the weights:
 
 Adagrad, RMSprop, Adam and AdamW move each coordinate by about the learning
 rate per update whatever the gradient's size, so their rate is a *distance*:
@@ -24,6 +26,14 @@ all-zero model and the columns' mean squares:
 
 These are statistics of the data (one pass for the gradient at the all-zero
 model, one for the cap): the Dask path computes them where the data lives.
+
+The plain, momentum and Nesterov steps of the batch and mini-batch loops take
+a diagonal (Jacobi) preconditioner, :func:`diagonal_preconditioner`: the
+step of coordinate ``j`` is ``eta * p_j`` with ``p_j = 1 / h_j``, the inverse
+of the diagonal of the curvature bound. Their rate ``1 / L`` is then that of
+the preconditioned problem, whose condition number is that of the columns'
+correlations, not of their units: on correlated columns with scales from 0.3
+to 10 it fell from about 2,000 to 12 (see the user guide).
 """
 
 import math
@@ -80,21 +90,58 @@ def quadratic_along(rows, sample_weight, direction, fit_intercept):
     return np.array(values)
 
 
+def normalized_units(rows, sample_weight, fit_intercept):
+    """How far one unit of rate moves each coordinate in a first "normalized" update.
+
+    NAG's first step of coordinate ``j`` is ``rate * sign(g_j) / (s_j sqrt(N))``
+    (see ``optimizers.py``) with ``s_j`` the largest ``|x_j|`` of the rows of
+    positive weight and ``N`` their weighted mean of ``sum_j (x_j / s_j)**2``
+    (plus 1 for the intercept, whose ``s`` is 1). Columns that are all zero
+    get 0: they never move.
+    """
+    X = rows.as_matrix()
+    positive = np.asarray(sample_weight) > 0
+    if rows.is_sparse:
+        X = X[positive]
+        scales = np.asarray(abs(X).max(axis=0).todense(), dtype=np.float64).ravel()
+    else:
+        X = X[positive]
+        scales = np.abs(X).max(axis=0, initial=0.0).astype(np.float64)
+    inverse = np.where(scales > 0.0, 1.0 / np.where(scales > 0.0, scales, 1.0), 0.0)
+    w = np.asarray(sample_weight, dtype=np.float64)[positive]
+    if rows.is_sparse:
+        norms = X.multiply(X) @ (inverse * inverse)
+    else:
+        norms = np.einsum("ij,ij,j->i", X, X, inverse * inverse, dtype=np.float64)
+    mean_norm = float(np.dot(w, np.asarray(norms).ravel()) / max(w.sum(), 1e-300))
+    mean_norm += float(fit_intercept)
+    if not mean_norm > 0.0:
+        return None
+    units = np.append(inverse, [1.0] if fit_intercept else [])
+    return units / math.sqrt(mean_norm)
+
+
 def adaptive_rate(optimizer, rows, sample_weight, mean_gradient, curvature, l2,
-                  fit_intercept, updates_per_epoch, beta_2):
+                  fit_intercept, updates_per_epoch, beta_2, units=None):
     """The data-derived ``eta0`` of an adaptive optimizer, or None if the data say nothing.
 
     ``mean_gradient`` is the (n_outputs, n_features + 1) gradient of the mean
-    loss at the all-zero model, intercept last.
+    loss at the all-zero model, intercept last. ``units`` (one per fitted
+    coordinate) is how far a unit of rate moves each coordinate per update,
+    1 for all but "normalized" (see :func:`normalized_units`), which takes
+    Adagrad's rule in its own units.
     """
-    factor, power = _RULES[optimizer]
+    factor, power = _RULES["adagrad" if optimizer == "normalized" else optimizer]
     g = np.asarray(mean_gradient, dtype=np.float64)
     width = g.shape[1] if fit_intercept else g.shape[1] - 1
     g = g[:, :width]
     h = np.append(curvature * column_mean_squares(rows, sample_weight) + l2,
                   [curvature] if fit_intercept else [])
+    if units is None:
+        units = np.ones(width)
     # Columns that are all zero have no gradient either: no distance to go.
-    distance = np.where(h > 0, np.abs(g) / np.where(h > 0, h, 1.0), 0.0)
+    moves = (h > 0) & (units > 0)
+    distance = np.where(moves, np.abs(g) / np.where(moves, h * units, 1.0), 0.0)
     d_max = float(np.max(distance)) if distance.size else 0.0
     if not (d_max > 0.0 and math.isfinite(d_max)):
         return None
@@ -102,10 +149,10 @@ def adaptive_rate(optimizer, rows, sample_weight, mean_gradient, curvature, l2,
     # The first update moves every coordinate by about rate * sign(g0) (RMSprop
     # by 1/sqrt(1 - beta_2) times that): keep it within the minimiser of the
     # quadratic bound of the objective along that direction.
-    direction = np.sign(g)
+    direction = np.sign(g) * units
     along = curvature * quadratic_along(rows, sample_weight, direction, fit_intercept)
-    along += l2 * np.count_nonzero(direction[:, :g.shape[1] - int(fit_intercept)], axis=1)
-    descent = np.abs(g).sum(axis=1)
+    along += l2 * np.sum(direction[:, :g.shape[1] - int(fit_intercept)] ** 2, axis=1)
+    descent = (np.abs(g) * units).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         caps = np.where(along > 0, 2.0 * descent / along, np.inf)
     cap = float(np.min(caps))
@@ -114,3 +161,41 @@ def adaptive_rate(optimizer, rows, sample_weight, mean_gradient, curvature, l2,
     if math.isfinite(cap) and cap > 0.0:
         rate = min(rate, cap)
     return rate
+
+
+def diagonal_preconditioner(column_mean_squares, curvature, l2, fit_intercept):
+    """``p_j = 1 / h_j`` per coordinate (intercept last), for the plain steps.
+
+    ``h_j = curvature * mean_i(w_i x_ij^2) + l2`` is the diagonal of the
+    curvature bound of the objective (the intercept's column of ones:
+    ``curvature``). A column that is zero on the rows seen is treated as one
+    of unit scale: its own ``h_j`` (``l2`` or 0) would give its weight a huge
+    step the first time a later chunk (``partial_fit``) makes it non-zero.
+    Without an intercept its entry is 1 (unused).
+    """
+    squares = np.asarray(column_mean_squares, dtype=np.float64)
+    squares = np.where(squares > 0.0, squares, 1.0)
+    scales = np.empty(squares.shape[0] + 1)
+    scales[:-1] = 1.0 / (curvature * squares + l2)
+    scales[-1] = 1.0 / curvature if fit_intercept else 1.0
+    return scales
+
+
+def preconditioned_row_curvature(rows, sample_weight, scales, curvature, l2, fit_intercept):
+    """The largest curvature one row's update meets under the preconditioner ``scales``.
+
+    ``curvature * max_i w_i (sum_j p_j x_ij^2 + p_b) + l2 max_j p_j``: the
+    bound of :func:`BaseGD._resolve_eta0` on the largest squared row norm,
+    in the preconditioned coordinates.
+    """
+    X = rows.as_matrix()
+    p = scales[:-1]
+    if rows.is_sparse:
+        norms = X.multiply(X) @ p
+    else:
+        norms = np.einsum("ij,ij,j->i", X, X, p, dtype=np.float64)
+    norms = np.asarray(norms, dtype=np.float64).ravel()
+    if fit_intercept:
+        norms = norms + scales[-1]
+    top = float(np.max(norms * np.asarray(sample_weight, dtype=np.float64)))
+    return curvature * top + l2 * float(np.max(p, initial=0.0))

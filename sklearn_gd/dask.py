@@ -57,7 +57,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ._base import BaseGD, _Rows, _top_eigenvalue, check_n_features, restore_state
-from ._batch import restart_momentum
+from ._batch import NO_STEP_SCALES, restart_momentum
 from ._kernels import loops as K
 
 __all__ = ["fit_dask"]
@@ -253,6 +253,8 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     coef_init, intercept_init = est._warm_start_init(coef_init, intercept_init, n_features)
     state = est._fresh_state(n_outputs, n_features, dtype, coef_init, intercept_init)
     gradient = _DaskGradient(X, targets, weights, split_every)
+    est.preconditioner_ = est._resolve_preconditioner(stats["column_squares"] / total,
+                                                      n_outputs)
     if needs_data:
         # The mean over the rows _top_eigenvalue uses, with weights of mean 1 over all.
         n_used = -(-n_samples // stride)
@@ -277,7 +279,8 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     reference = bound / unit_total if np.isfinite(bound / unit_total) else np.inf
     def epoch_factory(rows, targets, sample_weight, state, codes, hyper):
         return _DaskBatchEpoch(gradient, state, codes, hyper,
-                               restart=est._restarts_momentum(hyper))
+                               restart=est._restarts_momentum(hyper),
+                               step_scales=est._kernel_step_scales())
 
     def gradient_factory(codes, hyper):
         return lambda params: gradient(np.ascontiguousarray(params, dtype=dtype), codes,
@@ -525,9 +528,11 @@ class _DaskGradient:
 class _DaskBatchEpoch:
     """One full-batch step, as ``(epoch, t) -> (loss_sum, t, status)`` (cf. ``BatchEpoch``)."""
 
-    def __init__(self, gradient, state, codes, hyper, restart=False):
+    def __init__(self, gradient, state, codes, hyper, restart=False,
+                 step_scales=NO_STEP_SCALES):
         self.gradient = gradient
         self.restart = restart
+        self.step_scales = step_scales
         self.params, self.m1, self.m2 = (state.params, state.first_moment,
                                          state.second_moment)
         self.codes, self.hyper = codes, hyper
@@ -540,7 +545,8 @@ class _DaskBatchEpoch:
         # As BatchEpoch's: the certificate of the weights before the step.
         self.last_gradient = (self.params.copy(), loss_sum, grad.copy())
         if self.restart:
-            restart_momentum(grad[None], self.m1)
+            restart_momentum(grad[None], self.m1, self.step_scales)
         status = K.batch_update(self.params, grad[None], float(self.gradient.n_samples),
-                                self.m1, self.m2, t, self.codes, self.hyper)
+                                self.m1, self.m2, self.step_scales, t, self.codes,
+                                self.hyper)
         return loss_sum, t, status

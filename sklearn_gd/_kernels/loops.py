@@ -311,11 +311,14 @@ def batch_row_scales(rows, n_samples, sample_weight, params, m1):
 
 
 @_jit
-def apply_gradient(params, grad, scale, m1, m2, t, codes, hyper):
+def apply_gradient(params, grad, scale, m1, m2, step_scales, t, codes, hyper):
     """One optimizer step on every parameter from the gradient ``grad * scale``.
 
     ``clip_norm`` rescales the whole loss gradient first; the penalty is
-    added per coordinate afterwards.
+    added per coordinate afterwards. ``step_scales`` (n_features + 1, the
+    intercept last) multiplies each coordinate's learning rate: the diagonal
+    preconditioner of the plain steps (``precondition``); an empty array
+    leaves the rate as it is.
     """
     n_features = params.shape[1] - 1
     n_fit = n_features + 1 if codes[C_FIT_INTERCEPT] else n_features
@@ -333,18 +336,21 @@ def apply_gradient(params, grad, scale, m1, m2, t, codes, hyper):
     if normalized:
         lr *= normalized_rate(m1)
     bias1, bias2 = bias_corrections(t, codes, hyper)
+    scaled = step_scales.shape[0] > 0
     for k in range(params.shape[0]):
         for j in range(n_features):
+            lr_j = lr * step_scales[j] if scaled else lr
             params[k, j], m1[k, j], m2[k, j] = update_coordinate(
                 params[k, j], grad[k, j] * scale, m1[k, j], m2[k, j], True,
-                lr, bias1, bias2, codes, hyper)
+                lr_j, bias1, bias2, codes, hyper)
         if n_fit > n_features:
             # "normalized" keeps its mean norm where the intercept's first
             # moment would be: the intercept's scale is that of its constant 1.
             b = n_features
+            lr_b = lr * step_scales[b] if scaled else lr
             params[k, b], m1_b, m2[k, b] = update_coordinate(
                 params[k, b], grad[k, b] * scale, 1.0 if normalized else m1[k, b],
-                m2[k, b], False, lr, bias1, bias2, codes, hyper)
+                m2[k, b], False, lr_b, bias1, bias2, codes, hyper)
             if not normalized:
                 m1[k, b] = m1_b
 
@@ -580,12 +586,12 @@ def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, avg, w
 
 @_jit
 def minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1, m2, avg,
-                    grad, scores, dscores, t, codes, hyper):
+                    grad, scores, dscores, step_scales, t, codes, hyper):
     """One update per ``batch_size`` rows of ``order``; returns (loss sum, t, status).
 
     The update uses the mean of the weighted gradients of the batch: with
     weights scaled to mean 1 it is an unbiased estimate of the gradient of
-    ``sum(w_i loss_i) / sum(w_i)``.
+    ``sum(w_i loss_i) / sum(w_i)``. ``step_scales``: see :func:`apply_gradient`.
     """
     n = order.shape[0]
     n_features = params.shape[1] - 1
@@ -618,7 +624,8 @@ def minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1,
             # The update is one step from the batch's mean gradient, so the
             # batch's mean row norm is its norm.
             note_mean_norm(m1, norm / (stop - start), t)
-        apply_gradient(params, grad, 1.0 / (stop - start), m1, m2, t, codes, hyper)
+        apply_gradient(params, grad, 1.0 / (stop - start), m1, m2, step_scales, t, codes,
+                       hyper)
         n_avg = averaged_count(t, codes)
         if n_avg > 0:
             dense_average(params, avg, n_avg)
@@ -689,15 +696,18 @@ def batch_gradient_kernel(codes, n_outputs):
 
 
 @_jit
-def batch_update(params, block_grads, n_samples, m1, m2, t, codes, hyper):
-    """Sum the block gradients in order and take one step; returns status."""
+def batch_update(params, block_grads, n_samples, m1, m2, step_scales, t, codes, hyper):
+    """Sum the block gradients in order and take one step; returns status.
+
+    ``step_scales``: see :func:`apply_gradient`.
+    """
     n_blocks = block_grads.shape[0]
     grad = block_grads[0]
     for b in range(1, n_blocks):
         for k in range(grad.shape[0]):
             for j in range(grad.shape[1]):
                 grad[k, j] += block_grads[b, k, j]
-    apply_gradient(params, grad, 1.0 / n_samples, m1, m2, t, codes, hyper)
+    apply_gradient(params, grad, 1.0 / n_samples, m1, m2, step_scales, t, codes, hyper)
     if not params_finite(params):
         return STATUS_DIVERGED
     return STATUS_OK
