@@ -24,7 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms
 
-from ._batch import NO_STEP_SCALES, BatchEpoch, FullGradient
+from ._batch import NO_STEP_SCALES, BatchEpoch, FullGradient, MomentumRestart
 from ._callbacks import CallbackSupportMixin, epoch_callbacks
 from ._driver import (
     BLOWUP,
@@ -780,6 +780,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             moments["second_moment"].astype(dtype, copy=copy),
             t=int(self.t_),
             epochs=int(self._epochs_seen),
+            momentum_steps=int(self.__dict__.get("_momentum_steps", 0)),
             eta=None if self.learning_rate_ is None else float(self.learning_rate_),
         )
         if self.average:
@@ -824,6 +825,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         }
         self.t_ = state.t
         self._epochs_seen = state.epochs
+        self._momentum_steps = state.momentum_steps
         self.learning_rate_ = state.eta
 
     @abstractmethod
@@ -969,7 +971,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         step_scales = self._kernel_step_scales()
         if self.solver == "batch":
             return BatchEpoch(rows, targets, sample_weight, params, m1, m2, codes, hyper,
-                              self.n_jobs, restart=self._restarts_momentum(hyper),
+                              self.n_jobs, restart=self._momentum_restart(state, hyper),
                               step_scales=step_scales)
 
         work = np.zeros_like(params)
@@ -992,16 +994,16 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                                      hyper)
         return epoch_fn
 
-    def _restarts_momentum(self, hyper):
-        """Whether the batch loop restarts momentum (see ``_batch.restart_momentum``).
+    def _momentum_restart(self, state, hyper):
+        """The batch loop's restart of momentum (``_batch.MomentumRestart``), or None.
 
-        Heavy ball only: Nesterov's first step after a reset is
-        ``(1 + momentum)`` times the plain one, which repeated restarts turned
-        into a diverging run at the automatic step size. Not with L1: its
-        soft-threshold assumes the velocity's steady state (see
-        ``optimizers.py``), and restarts from zero velocity made it cycle.
+        Heavy ball and Nesterov, not with L1: its soft-threshold assumes the
+        velocity's steady state (see ``optimizers.py``), and restarts from
+        zero velocity made it cycle.
         """
-        return self.optimizer == "momentum" and hyper[K.H_L1] == 0.0
+        if self.optimizer not in ("momentum", "nesterov") or hyper[K.H_L1] != 0.0:
+            return None
+        return MomentumRestart(state, hyper, self.momentum, self._kernel_step_scales())
 
     def _raise_divergence(self, epoch, eta, reason=None):
         if reason is None:

@@ -120,23 +120,51 @@ class FullGradient:
 NO_STEP_SCALES = np.empty(0)
 
 
-def restart_momentum(grads, velocity, step_scales=NO_STEP_SCALES):
-    """Drop the velocity when it points uphill.
+class MomentumRestart:
+    """The batch loop's gradient restart of momentum, with a ramp of the momentum after it.
 
     The gradient restart of O'Donoghue & Candes (2015): the weights move by
-    ``-lr * velocity``, so once the gradient at the new weights makes a
-    negative product with the velocity, momentum is carrying the weights past
-    the minimum along it, and starting over from a plain step is faster than
-    letting it swing back. Used for heavy ball (see
-    ``BaseGD._restarts_momentum``). It reads only the optimizer state, so ``fit``,
-    ``warm_start`` and repeated ``partial_fit`` restart alike. ``grads`` holds
-    the gradient summed over its first axis (row blocks). With a
-    preconditioner (``step_scales``, non-empty) the weights move by
-    ``-lr * p * velocity``, and that is the direction tested.
+    ``-lr * p * velocity`` (``p`` the preconditioner, 1 without one), so once
+    the gradient at the new weights makes a negative product with that
+    direction, momentum is carrying the weights past the minimum along it, and
+    starting over from a plain step is faster than letting it swing back.
+    After a restart the momentum of update ``k`` is ``min(momentum, (k - 1) /
+    (k + 2))``, the schedule of Nesterov's method: the first update is a
+    plain step, and on a well-conditioned problem, which plain descent solves
+    in a few steps, the velocity never grows large before the next restart.
+    Without the ramp, heavy ball at ``momentum=0.9`` overshot from its first
+    updates (22 epochs against plain descent's 6 on standardized least
+    squares), and Nesterov's first step after a restart was ``1 + momentum``
+    times the plain one, which made repeated restarts diverge.
+
+    It reads only the optimizer state (the velocity, and the count in
+    ``state.momentum_steps``), so ``fit``, ``warm_start`` and repeated
+    ``partial_fit`` restart alike. Used for heavy ball and Nesterov without L1
+    (see ``BaseGD._momentum_restart``).
     """
-    direction = velocity if len(step_scales) == 0 else velocity * step_scales
-    if float(np.sum(grads.sum(axis=0, dtype=np.float64) * direction)) < 0.0:
-        velocity[...] = 0.0
+
+    def __init__(self, state, hyper, momentum, step_scales=None):
+        self.state, self.hyper = state, hyper
+        self.momentum = float(momentum)
+        self.step_scales = step_scales if step_scales is not None and len(step_scales) \
+            else None
+
+    def __call__(self, grads, velocity, params, n_samples):
+        """Before an update: drop ``velocity`` if it points uphill, set the momentum.
+
+        ``grads`` holds the sum over the rows of the loss gradient at
+        ``params``, summed over its first axis (row blocks); the L2 term is
+        added here, so the test sees the gradient of the objective.
+        """
+        direction = velocity if self.step_scales is None else velocity * self.step_scales
+        gradient = grads.sum(axis=0, dtype=np.float64) / n_samples
+        gradient[:, :-1] += self.hyper[K.H_L2] * params[:, :-1]
+        if float(np.sum(gradient * direction)) < 0.0:
+            velocity[...] = 0.0
+            self.state.momentum_steps = 0
+        self.state.momentum_steps += 1
+        k = self.state.momentum_steps
+        self.hyper[K.H_MOMENTUM] = min(self.momentum, (k - 1.0) / (k + 2.0))
 
 
 class BatchEpoch:
@@ -151,7 +179,7 @@ class BatchEpoch:
     """
 
     def __init__(self, rows, targets, sample_weight, params, m1, m2, codes, hyper, n_jobs,
-                 restart=False, step_scales=NO_STEP_SCALES):
+                 restart=None, step_scales=NO_STEP_SCALES):
         self.gradient = BlockGradient(rows, targets, sample_weight, params, codes, hyper,
                                       n_jobs)
         self.params, self.m1, self.m2 = params, m1, m2
@@ -173,8 +201,8 @@ class BatchEpoch:
         t = int(t) + 1
         # Kept buffers, not copies: one epoch on small data is a few microseconds.
         np.copyto(self.before, self.params)
-        if self.restart:
-            restart_momentum(self.gradient.grads, self.m1, self.step_scales)
+        if self.restart is not None:
+            self.restart(self.gradient.grads, self.m1, self.params, float(self.gradient.n))
         if self.mean_norm is not None:
             K.note_mean_norm(self.m1, self.mean_norm, t)
         status = K.batch_update(self.params, self.gradient.grads, float(self.gradient.n),

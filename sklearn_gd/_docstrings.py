@@ -123,7 +123,11 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         ``decay_rate``. None means ``(max_iter // 2, 3 * max_iter // 4)``.
 
     momentum : float, default=0.9
-        Velocity decay of "momentum" and "nesterov", in [0, 1).
+        Velocity decay of "momentum" and "nesterov", in [0, 1). In the
+        "batch" loop (without L1) it is the ceiling of a ramp: the velocity
+        is dropped whenever the step points uphill (the gradient restart of
+        O'Donoghue and Candes), and the ``k``-th update after such a restart
+        uses ``min(momentum, (k - 1) / (k + 2))``.
 
     beta_1 : float, default=0.9
         Decay of the first-moment average of "adam" and "adamw", in [0, 1).

@@ -31,6 +31,9 @@ class TrainingState:
         (``params`` are then the last iterate); None without.
     average_start : int
         The update from which the weights are averaged (1-based), 0 without.
+    momentum_steps : int
+        Batch updates since the velocity was last dropped (see
+        ``_batch.MomentumRestart``): sets the momentum of the next one.
     """
 
     params: np.ndarray
@@ -42,6 +45,7 @@ class TrainingState:
     convergence: Convergence | None = None
     average: np.ndarray | None = None
     average_start: int = 0
+    momentum_steps: int = 0
 
     @classmethod
     def zeros_like(cls, params):
@@ -69,10 +73,11 @@ class TrainingState:
 
     def snapshot(self):
         """Copies of the arrays and the counters, for :meth:`restore`."""
-        return tuple(array.copy() for array in self._arrays()), self.t, self.epochs
+        return (tuple(array.copy() for array in self._arrays()), self.t, self.epochs,
+                self.momentum_steps)
 
     def restore(self, snapshot):
         """Go back to a :meth:`snapshot`, writing into the same arrays."""
-        arrays, self.t, self.epochs = snapshot
+        arrays, self.t, self.epochs, self.momentum_steps = snapshot
         for array, saved in zip(self._arrays(), arrays, strict=True):
             array[...] = saved

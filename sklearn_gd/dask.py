@@ -57,7 +57,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ._base import BaseGD, _Rows, _top_eigenvalue, check_n_features, restore_state
-from ._batch import NO_STEP_SCALES, restart_momentum
+from ._batch import NO_STEP_SCALES
 from ._kernels import loops as K
 
 __all__ = ["fit_dask"]
@@ -279,7 +279,7 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     reference = bound / unit_total if np.isfinite(bound / unit_total) else np.inf
     def epoch_factory(rows, targets, sample_weight, state, codes, hyper):
         return _DaskBatchEpoch(gradient, state, codes, hyper,
-                               restart=est._restarts_momentum(hyper),
+                               restart=est._momentum_restart(state, hyper),
                                step_scales=est._kernel_step_scales())
 
     def gradient_factory(codes, hyper):
@@ -528,7 +528,7 @@ class _DaskGradient:
 class _DaskBatchEpoch:
     """One full-batch step, as ``(epoch, t) -> (loss_sum, t, status)`` (cf. ``BatchEpoch``)."""
 
-    def __init__(self, gradient, state, codes, hyper, restart=False,
+    def __init__(self, gradient, state, codes, hyper, restart=None,
                  step_scales=NO_STEP_SCALES):
         self.gradient = gradient
         self.restart = restart
@@ -544,8 +544,8 @@ class _DaskBatchEpoch:
         t = int(t) + 1
         # As BatchEpoch's: the certificate of the weights before the step.
         self.last_gradient = (self.params.copy(), loss_sum, grad.copy())
-        if self.restart:
-            restart_momentum(grad[None], self.m1, self.step_scales)
+        if self.restart is not None:
+            self.restart(grad[None], self.m1, self.params, float(self.gradient.n_samples))
         status = K.batch_update(self.params, grad[None], float(self.gradient.n_samples),
                                 self.m1, self.m2, self.step_scales, t, self.codes,
                                 self.hyper)

@@ -137,7 +137,8 @@ def test_batch_momentum_is_not_stopped_by_its_own_overshoot():
 
     Before the certificate the stall rule stopped the well-conditioned fit
     after 7 epochs at 18x the optimum (R^2 0.74). On ill-conditioned data
-    momentum (with its gradient restart) must beat plain descent clearly.
+    momentum (with its gradient restart) must beat plain descent clearly, and
+    on well-conditioned data stay close to it.
     """
     for kind, precondition in (("well", "auto"), ("ill", "auto"), ("ill", None)):
         X, y = problem(kind, "regression", n_samples=3000, n_features=20)
@@ -158,7 +159,10 @@ def test_batch_momentum_is_not_stopped_by_its_own_overshoot():
             elif kind == "ill":
                 assert est.n_iter_ <= plain.n_iter_
             else:
-                assert est.n_iter_ <= 30
+                # Plain descent needs 6 epochs here (condition number ~2); with a
+                # fixed momentum of 0.9 heavy ball took 22. The ramp after each
+                # restart keeps both within 2x of it.
+                assert est.n_iter_ <= 2 * plain.n_iter_, (opt, est.n_iter_, plain.n_iter_)
 
 
 def test_convergence_is_declared_on_a_certificate():

@@ -524,18 +524,29 @@ def _reference_trajectory(optimizer, X, y, sw, alpha, eta0, n_steps, momentum=0.
     # mean (as repeated rows would give), so sqrt(t / N) is constant.
     scales = np.r_[np.abs(X[sw > 0]).max(axis=0), 1.0]
     mean_norm = np.average(np.sum((Xb / scales) ** 2, axis=1), weights=sw)
+    # The batch loop's heavy ball and Nesterov restart (O'Donoghue & Candes): the
+    # velocity is dropped when the step direction -v makes an uphill angle with
+    # the gradient, and the momentum of update k after a restart is
+    # min(momentum, (k - 1) / (k + 2)).
+    k = 0
     for t in range(1, n_steps + 1):
         g = Xb.T @ (sw * (Xb @ w - y)) / sw.sum()
         if optimizer != "adamw":
             g = g + alpha * penal * w
+        if optimizer in ("momentum", "nesterov"):
+            if g @ m1 < 0:
+                m1 = np.zeros_like(m1)
+                k = 0
+            k += 1
+            beta = min(momentum, (k - 1) / (k + 2))
         if optimizer == "sgd":
             new = w - eta0 * g
         elif optimizer == "momentum":
-            m1 = momentum * m1 + g
+            m1 = beta * m1 + g
             new = w - eta0 * m1
         elif optimizer == "nesterov":
-            m1 = momentum * m1 + g
-            new = w - eta0 * (g + momentum * m1)
+            m1 = beta * m1 + g
+            new = w - eta0 * (g + beta * m1)
         elif optimizer == "adagrad":
             m2 = m2 + g * g
             new = w - eta0 * g / (np.sqrt(m2) + eps)

@@ -251,13 +251,16 @@ def _warnings_of(est, X, y, n_chunks):
 
 def test_partial_fit_warns_about_scales_once_per_estimator():
     Z, X, y = _stream(1_000)
-    caught = _warnings_of(GDClassifier(), X, y, n_chunks=50)
+    # The stochastic loop's plain steps: those of "batch" and "minibatch" are
+    # preconditioned (precondition="auto"), which needs no warning.
+    caught = _warnings_of(GDClassifier(solver="stochastic"), X, y, n_chunks=50)
     assert len(caught) == 1
     assert "optimizer='normalized'" in str(caught[0].message)
     # Another estimator warns again, once.
     assert len(_warnings_of(GDClassifier(solver="stochastic"), X, y, n_chunks=50)) == 1
     # Well-scaled rows, and the scale-free optimizer without a penalty: no warning.
-    assert _warnings_of(GDClassifier(), Z, y, n_chunks=50) == []
+    assert _warnings_of(GDClassifier(solver="stochastic"), Z, y, n_chunks=50) == []
+    assert _warnings_of(GDClassifier(), X, y, n_chunks=50) == []
     assert _warnings_of(GDClassifier(optimizer="normalized", penalty=None), X, y,
                         n_chunks=50) == []
 
@@ -296,8 +299,8 @@ def test_partial_fit_judges_only_the_first_rows():
     """After the first 100 rows the check stops (later calls pay nothing for it)."""
     Z, X, y = _stream(400)
     rows = np.vstack([Z[:100], X[100:]])
-    assert _warnings_of(GDClassifier(), rows, y, n_chunks=40) == []
-    assert len(_warnings_of(GDClassifier(), X, y, n_chunks=40)) == 1
+    assert _warnings_of(GDClassifier(solver="stochastic"), rows, y, n_chunks=40) == []
+    assert len(_warnings_of(GDClassifier(solver="stochastic"), X, y, n_chunks=40)) == 1
 
 
 def test_penalty_with_normalized_updates_is_warned_about():
@@ -312,4 +315,4 @@ def test_penalty_with_normalized_updates_is_warned_about():
 def test_fit_warning_points_to_normalized():
     _, X, y = _stream(300)
     with pytest.warns(UserWarning, match="optimizer='normalized'"):
-        GDClassifier(max_iter=2, tol=None).fit(X, y)
+        GDClassifier(solver="stochastic", max_iter=2, tol=None).fit(X, y)
