@@ -49,6 +49,9 @@ from ._lbfgs import fit_lbfgs
 from ._registry import (
     ADAPTIVE_DEFAULT_ETA,
     OPTIMIZERS,
+    PASSIVE_AGGRESSIVE,
+    PASSIVE_AGGRESSIVE_C,
+    PASSIVE_AGGRESSIVE_LOSS,
     PENALTIES,
     SCHEDULES,
     SOLVERS,
@@ -421,6 +424,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             return float("nan")
         if self.eta0 != "auto":
             return float(self.eta0)
+        if self.learning_rate in PASSIVE_AGGRESSIVE:
+            return PASSIVE_AGGRESSIVE_C
         if self.optimizer in DATA_DERIVED:
             n = rows.n_samples
             rate = None
@@ -614,7 +619,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return min(self.batch_size, max(n_samples, 1))
 
     def _schedule_code(self):
-        return {"invscaling": S.SCHED_INVSCALING, "optimal": S.SCHED_OPTIMAL}.get(
+        return {"invscaling": S.SCHED_INVSCALING, "optimal": S.SCHED_OPTIMAL,
+                "pa1": S.SCHED_PA1, "pa2": S.SCHED_PA2}.get(
             self.learning_rate, S.SCHED_PER_EPOCH
         )
 
@@ -650,6 +656,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 "alpha must be > 0 and penalty not None when learning_rate='optimal': "
                 "its step size is 1 / (alpha * (t0 + t))."
             )
+        if self.learning_rate in PASSIVE_AGGRESSIVE:
+            self._check_passive_aggressive()
         if self.precondition == "diagonal" and (self.solver == "stochastic"
                                                 or self.optimizer not in _PRECONDITIONED):
             raise ValueError(
@@ -681,6 +689,27 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             if problems:
                 raise ValueError("optimizer='lbfgs' does not support " + ", ".join(problems)
                                  + ".")
+
+    def _check_passive_aggressive(self):
+        """The passive-aggressive steps are scikit-learn's: plain one-sample steps on its loss."""
+        kind = "classifier" if is_classifier(self) else "regressor"
+        loss = PASSIVE_AGGRESSIVE_LOSS[kind]
+        if self.loss != loss:
+            # scikit-learn's wording.
+            raise ValueError(f"Learning rate '{self.learning_rate}' only works with loss "
+                             f"'{loss}'.")
+        problems = []
+        if self.solver != "stochastic":
+            problems.append(f"solver={self.solver!r} (it needs solver='stochastic': the "
+                            "step is chosen per sample)")
+        if self.optimizer != "sgd":
+            problems.append(f"optimizer={self.optimizer!r} (it needs optimizer='sgd')")
+        if self.clip_value is not None or self.clip_norm is not None:
+            problems.append("clip_value or clip_norm (its steps are bounded by eta0, "
+                            "its C)")
+        if problems:
+            raise ValueError(f"learning_rate={self.learning_rate!r} does not support "
+                             + ", ".join(problems) + ".")
 
     def _milestones(self):
         if self.milestones is None:

@@ -64,7 +64,7 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         then its gradient tolerance and ``max_iter`` its iteration limit.
 
     learning_rate : {"constant", "invscaling", "optimal", "adaptive", \
-"inverse_time", "step", "exponential"}, default="constant"
+"inverse_time", "step", "exponential", "pa1", "pa2"}, default="constant"
         The step-size schedule; ``t`` counts updates, ``e`` completed epochs
         (each ``partial_fit`` call is one epoch):
 
@@ -77,7 +77,15 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
           only: ``partial_fit`` has no stopping criterion, as in scikit-learn);
         - "inverse_time": ``eta0 / (1 + decay_rate * e)``;
         - "step": ``eta0 * decay_rate ** (number of milestones <= e)``;
-        - "exponential": ``eta0 * exp(-decay_rate * e)``.
+        - "exponential": ``eta0 * exp(-decay_rate * e)``;
+        - "pa1", "pa2": the passive-aggressive steps of Crammer et al. (2006),
+          as scikit-learn's SGD has them (with ``solver="stochastic"``,
+          ``optimizer="sgd"`` and the hinge loss for the classifier, the
+          epsilon-insensitive loss for the regressor): ``eta0`` is their
+          aggressiveness ``C`` ("auto": 1.0) and each sample's step is
+          ``min(C, loss / ||x||^2)`` (PA-I) or ``loss / (||x||^2 + 1 / (2 C))``
+          (PA-II). ``C`` also sets the penalty's shrink, as in scikit-learn;
+          ``penalty=None`` gives the classic algorithms.
 
     eta0 : "auto" or float, default="auto"
         Initial step size. "auto" derives it from the data: ``1 / L`` for

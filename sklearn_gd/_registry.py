@@ -97,7 +97,16 @@ SCHEDULES = (
     "inverse_time",
     "step",
     "exponential",
+    "pa1",
+    "pa2",
 )
+
+# The passive-aggressive steps (Crammer et al. 2006), as scikit-learn's SGD has
+# them: eta0 is their aggressiveness C ("auto": 1.0, as PassiveAggressive*'s
+# default C), one sample per plain step, and the loss each works with.
+PASSIVE_AGGRESSIVE = ("pa1", "pa2")
+PASSIVE_AGGRESSIVE_C = 1.0
+PASSIVE_AGGRESSIVE_LOSS = {"classifier": "hinge", "regressor": "epsilon_insensitive"}
 
 SOLVERS = ("batch", "minibatch", "stochastic")
 

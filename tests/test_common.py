@@ -54,6 +54,11 @@ ESTIMATORS = [
     GDRegressor(average=True, solver="stochastic", max_iter=50, random_state=0),
     GDRegressor(average=10, solver="minibatch", batch_size=8, optimizer="momentum",
                 max_iter=100, random_state=0),
+    # The passive-aggressive steps (scikit-learn's learning_rate="pa1"/"pa2").
+    GDClassifier(loss="hinge", solver="stochastic", learning_rate="pa1", max_iter=50,
+                 random_state=0),
+    GDRegressor(loss="epsilon_insensitive", solver="stochastic", learning_rate="pa2",
+                max_iter=50, random_state=0),
 ]
 
 

@@ -359,3 +359,79 @@ def test_cumulative_l1_carries_over_partial_fit_calls():
         stream.partial_fit(X, y)
     assert_allclose(stream.coef_, fitted.coef_, rtol=1e-12, atol=1e-14)
     assert_array_equal(stream.coef_ == 0.0, fitted.coef_ == 0.0)
+
+
+# ---------------------------------------------------- 7. passive-aggressive steps
+@pytest.mark.parametrize("learning_rate", ["pa1", "pa2"])
+@pytest.mark.parametrize("penalty", [None, "l2", "l1"])
+@pytest.mark.parametrize("C", [0.01, 1.0])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_passive_aggressive_classifier_matches_sklearn(learning_rate, penalty, C, sparse):
+    """One-vs-rest hinge with PA-I / PA-II steps (eta0 is C), as SGDClassifier's."""
+    X, y = _iris()
+    if sparse:
+        # No intercept: scikit-learn scales the intercept's updates on sparse data.
+        X = sp.csr_matrix(X)
+    params = dict(loss="hinge", learning_rate=learning_rate, eta0=C, penalty=penalty,
+                  fit_intercept=not sparse, **_SAME)
+    ours = GDClassifier(solver="stochastic", **params).fit(X, y)
+    theirs = SGDClassifier(**params).fit(X, y)
+    assert_allclose(ours.coef_, theirs.coef_, rtol=1e-6, atol=1e-12)
+    assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("learning_rate", ["pa1", "pa2"])
+@pytest.mark.parametrize("average", [False, True])
+def test_passive_aggressive_regressor_matches_sklearn(learning_rate, average):
+    X, y = _regression()
+    params = dict(loss="epsilon_insensitive", learning_rate=learning_rate, eta0=0.1,
+                  penalty=None, average=average, **_SAME)
+    ours = GDRegressor(solver="stochastic", **params).fit(X, y)
+    theirs = SGDRegressor(**params).fit(X, y)
+    assert_allclose(ours.coef_, theirs.coef_, rtol=1e-6, atol=1e-12)
+    assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-6, atol=1e-12)
+
+
+def test_passive_aggressive_step_is_the_closed_form():
+    """One PA-I step from zero on one sample: tau = min(C, hinge / ||x||^2), computed here."""
+    x = np.array([[3.0, -4.0]])  # ||x||^2 = 25
+    for C, tau in ((1.0, 1.0 / 25.0), (0.01, 0.01)):
+        est = GDClassifier(loss="hinge", solver="stochastic", learning_rate="pa1", eta0=C,
+                           penalty=None, max_iter=1, tol=None, fit_intercept=False,
+                           shuffle=False)
+        est.partial_fit(x, [1], classes=[0, 1])
+        assert_allclose(est.coef_, tau * x, rtol=1e-12)
+    est = GDClassifier(loss="hinge", solver="stochastic", learning_rate="pa2", eta0=0.5,
+                       penalty=None, fit_intercept=False)
+    est.partial_fit(x, [1], classes=[0, 1])
+    assert_allclose(est.coef_, x / (25.0 + 1.0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("Est, loss, message", [
+    (GDClassifier, "log_loss", "Learning rate 'pa1' only works with loss 'hinge'."),
+    (GDRegressor, "squared_error",
+     "Learning rate 'pa1' only works with loss 'epsilon_insensitive'."),
+])
+def test_passive_aggressive_needs_its_loss_as_sklearn(Est, loss, message):
+    X, y = _iris() if Est is GDClassifier else _regression()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Est(loss=loss, solver="stochastic", learning_rate="pa1").fit(X, y)
+    theirs = SGDClassifier if Est is GDClassifier else SGDRegressor
+    with pytest.raises(ValueError, match=re.escape(message)):
+        theirs(loss=loss, learning_rate="pa1").fit(X, y)
+
+
+@pytest.mark.parametrize("params", [dict(solver="batch"), dict(optimizer="adam"),
+                                    dict(clip_value=1.0)])
+def test_passive_aggressive_refuses_other_loops(params):
+    X, y = _iris()
+    params = {"solver": "stochastic", **params}
+    with pytest.raises(ValueError, match="learning_rate='pa2' does not support"):
+        GDClassifier(loss="hinge", learning_rate="pa2", **params).fit(X, y)
+
+
+def test_passive_aggressive_auto_c_is_one():
+    X, y = _iris()
+    est = GDClassifier(loss="hinge", solver="stochastic", learning_rate="pa1", max_iter=3,
+                       tol=None, random_state=0).fit(X, y)
+    assert est.eta0_ == 1.0

@@ -68,7 +68,7 @@ from .rows import (
     row_sq_norm,
     row_update_scales,
 )
-from .schedules import step_learning_rate
+from .schedules import SCHED_PA1, SCHED_PA2, step_learning_rate
 
 STATUS_OK = 0
 STATUS_DIVERGED = 1
@@ -235,6 +235,19 @@ def bias_corrections(t, codes, hyper):
 def learning_rate_at(t, codes, hyper):
     return step_learning_rate(codes[C_SCHEDULE], hyper[H_ETA], t, hyper[H_POWER_T],
                               hyper[H_OPTIMAL_OFFSET], hyper[H_ALPHA])
+
+
+@_inline
+def passive_aggressive_rate(code, loss, sq_norm, c):
+    """The step of a passive-aggressive update of one output, given its loss.
+
+    PA-I: ``min(C, loss / ||x||^2)``; PA-II: ``loss / (||x||^2 + 1 / (2 C))``
+    (Crammer et al. 2006), the intercept's constant feature not counted in
+    ``||x||^2``, as in scikit-learn. A zero row takes no PA-I step.
+    """
+    if code == SCHED_PA1:
+        return min(c, loss / sq_norm) if sq_norm > 0.0 else 0.0
+    return loss / (sq_norm + 0.5 / c)
 
 
 @_inline
@@ -480,11 +493,15 @@ def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, avg, w
     The weights are kept as ``scale * v``: the L2 shrinkage of every weight is
     a change of ``scale``, and the loss gradient touches only the row's
     non-zero columns of ``v`` (all columns for dense rows, still one pass).
-    L1 is the cumulative penalty of Tsuruoka, Tsujii & Ananiadou (2009), on the
-    row's columns after each update (``rows.row_cumulative_l1``), as in
-    scikit-learn: a per-update soft threshold let the noise of single-sample
-    gradients keep irrelevant weights a little off zero (2-3e-4 after 20
-    epochs), the cumulative one leaves them exactly zero. Its state is kept in
+    The passive-aggressive schedules ("pa1", "pa2") replace the rate of each
+    output's loss step by :func:`passive_aggressive_rate` of its loss (the
+    rate given, C, still sets the L2 shrink and the L1 owed), as
+    scikit-learn's SGD does. L1 is the cumulative penalty of Tsuruoka, Tsujii
+    & Ananiadou (2009), on the row's columns after each update
+    (``rows.row_cumulative_l1``), as in scikit-learn: a per-update soft
+    threshold let the noise of single-sample gradients keep irrelevant
+    weights a little off zero (2-3e-4 after 20 epochs), the cumulative one
+    leaves them exactly zero. Its state is kept in
     the moments plain SGD does not use: what each weight received in
     ``m1[:, :-1]``, what any weight could have in ``m2[0, -1]``, so that it
     carries over ``partial_fit`` calls.
@@ -510,6 +527,8 @@ def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, avg, w
     owed = float(m2[0, n_features])
     scale = 1.0
     averaging = codes[C_AVERAGE] > 0
+    schedule = codes[C_SCHEDULE]
+    passive_aggressive = schedule == SCHED_PA1 or schedule == SCHED_PA2
     avg_a = 0.0
     avg_b = 1.0
     loss_sum = 0.0
@@ -551,8 +570,17 @@ def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, avg, w
                     avg[k, j] = 0.0
             avg_a = 0.0
             avg_b = 1.0
+        sq_norm = row_sq_norm(rows, i) if passive_aggressive else 0.0
         for k in range(n_out):
-            step = lr * sw * dscores[k]
+            rate = lr
+            if passive_aggressive and dscores[k] != 0.0:
+                # The output's own loss: for one-vs-rest the sum scores_loss
+                # gives mixes the classes.
+                rate = passive_aggressive_rate(
+                    schedule, score_loss(codes[C_LOSS], scores[k], targets[i, k],
+                                         hyper[H_EPSILON], hyper[H_QUANTILE],
+                                         hyper[H_GAMMA])[0], sq_norm, lr)
+            step = rate * sw * dscores[k]
             if step != 0.0:
                 if avg_a != 0.0:
                     row_axpy_pair(rows, i, -step / scale, params, avg_a * step / scale, avg,

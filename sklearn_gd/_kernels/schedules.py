@@ -2,7 +2,8 @@
 
 Schedules that change within an epoch (``invscaling`` and ``optimal``, which
 depend on the update counter ``t``) are evaluated in the kernel by
-:func:`step_learning_rate`. Schedules that change between epochs (``constant``,
+:func:`step_learning_rate`; the passive-aggressive ones ("pa1", "pa2") by the
+one-sample loop, from each sample's loss. Schedules that change between epochs (``constant``,
 ``adaptive``, ``inverse_time``, ``step``, ``exponential``) are evaluated once per
 epoch in Python by :func:`epoch_learning_rate` and reach the kernel as a
 constant.
@@ -16,6 +17,11 @@ from ._jit import kernel
 SCHED_PER_EPOCH = 0  # the kernel uses the rate it is given, unchanged
 SCHED_INVSCALING = 1
 SCHED_OPTIMAL = 2
+# The passive-aggressive steps: the rate of the loss step is chosen per sample
+# and output by the one-sample loop (``loops.passive_aggressive_rate``); the
+# rate given, C, bounds it and sets the L2 shrink.
+SCHED_PA1 = 3
+SCHED_PA2 = 4
 
 
 @kernel()
