@@ -18,7 +18,10 @@ Cases:
    SGDClassifier (hinge and log loss with L2, hinge with L1);
 4. partial_fit streaming in chunks of 10, 100 and 1,000 rows against
    SGDClassifier.partial_fit (and river's LogisticRegression.learn_one when
-   river is installed), in samples per second;
+   river is installed), in samples per second; predict, decision_function
+   and predict_proba on a 10-row chunk against SGDClassifier's; progressive
+   validation of a stream of 10-row chunks (predict, then partial_fit)
+   against river's predict_one + learn_one;
 5. time to reach the optimum of log loss + L2 (within 1e-4 relative) against
    LogisticRegression(solver="lbfgs");
 6. peak memory of fit above the loaded data on a C-contiguous X, and the
@@ -206,6 +209,64 @@ def case_partial_fit(total_rows):
                "river learn_one")
 
 
+def _per_call(calls, rounds=_ROUNDS):
+    """Best time per call of each zero-argument callable, the callables taking turns."""
+    for call in calls:
+        call()
+    best = [np.inf] * len(calls)
+    for _ in range(rounds):
+        for c, call in enumerate(calls):
+            start = time.perf_counter()
+            for _ in range(300):
+                call()
+            best[c] = min(best[c], (time.perf_counter() - start) / 300)
+    return best
+
+
+def case_predict_chunks():
+    """predict, decision_function and predict_proba on a 10-row chunk, against SGDClassifier's."""
+    X, _, y = make_dense(5000, 20, np.float64)
+    y3 = np.digitize(X[:, 1], [-0.5, 0.5])
+    chunk = np.ascontiguousarray(X[:10])
+    for labels, name in ((y, "binary"), (y3, "3 classes")):
+        ours = GDClassifier(loss="log_loss", solver="stochastic", max_iter=5, tol=None,
+                            random_state=0).fit(X, labels)
+        peer = SGDClassifier(loss="log_loss", max_iter=5, tol=None, random_state=0).fit(X, labels)
+        for method in ("predict", "decision_function", "predict_proba"):
+            a, b = _per_call([lambda m=method: getattr(ours, m)(chunk),
+                              lambda m=method: getattr(peer, m)(chunk)])
+            report(f"4. {method}, 10 rows, {name}", a, b, f"SGDClassifier.{method}",
+                   target=0.2 if name == "binary" else None)
+
+
+def case_progressive_validation(n_rows):
+    """Predict each 10-row chunk, then learn it: ours against river's one-row loop."""
+    X, _, y = make_dense(n_rows + 20, 20, np.float64)
+    try:
+        from river import linear_model as river_lm
+    except ImportError:
+        print("4. progressive validation: river not installed (pip install -e '.[bench]')")
+        return
+    est = GDClassifier(solver="stochastic", random_state=0)
+    est.partial_fit(X[:10], y[:10], classes=np.array([0, 1]))
+    est.predict(X[10:20])
+    start = time.perf_counter()
+    for c in range(2, n_rows // 10):
+        part = X[c * 10:(c + 1) * 10]
+        est.predict(part)
+        est.partial_fit(part, y[c * 10:(c + 1) * 10])
+    ours = (time.perf_counter() - start) / (n_rows - 20)
+    model = river_lm.LogisticRegression()
+    rows = [dict(enumerate(row)) for row in X[:n_rows]]
+    start = time.perf_counter()
+    for row, label in zip(rows, y[:n_rows], strict=True):
+        model.predict_one(row)
+        model.learn_one(row, bool(label))
+    river = (time.perf_counter() - start) / n_rows
+    report("4. progressive validation, 10-row chunks (s/sample)", ours, river,
+           "river predict_one+learn_one", target=0.5)
+
+
 def case_time_to_optimum(n, d):
     X, _, y = make_dense(n, d, np.float64)
     alpha = 1e-4
@@ -296,6 +357,8 @@ def main():
     case_sparse(*((10_000, 5_000) if q else (100_000, 50_000)), 0.001, epochs=3 if q else 5,
                 repeats=3)
     case_partial_fit(20_000 if q else 100_000)
+    case_predict_chunks()
+    case_progressive_validation(5_000 if q else 20_000)
     case_time_to_optimum(*((20_000, 100) if q else (200_000, 100)))
     case_memory_latency(0.05 if q else 1.0)
 

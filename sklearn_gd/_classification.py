@@ -9,10 +9,10 @@ from scipy.sparse import spmatrix
 from scipy.special import expit
 from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.extmath import safe_sparse_dot, softmax
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import (
     BaseGD,
@@ -30,6 +30,20 @@ from ._registry import CLASSIFIER_LOSSES
 from ._sparse_coef import SparseCoefMixin, linear_scores
 
 _DTYPES = [np.float64, np.float32]
+
+
+def _softmax(scores):
+    """Row-wise softmax in float64, returned in the scores' dtype.
+
+    scikit-learn's ``softmax`` in NumPy operations, without its array-API
+    dispatch, which cost three quarters of ``predict_proba`` on a 10-row
+    chunk; the same operations in the same order, so the same bits.
+    """
+    X = np.array(scores, dtype=np.float64, copy=True)
+    X -= X.max(axis=1).reshape((-1, 1))
+    np.exp(X, out=X)
+    X /= X.sum(axis=1).reshape((-1, 1))
+    return X.astype(scores.dtype)
 
 
 def _has_proba(estimator):
@@ -460,8 +474,7 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
         ``fit`` may change ``classes_`` and the number of features too.
         """
         with self._lock():
-            check_is_fitted(self)
-            X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=_DTYPES)
+            X = self._prediction_rows(X)
             coef, intercept, classes = self.coef_, self.intercept_, self.classes_
         scores = linear_scores(X, coef) + intercept
         return (scores.ravel() if scores.shape[1] == 1 else scores), classes
@@ -535,7 +548,7 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
         if scores.ndim == 1:
             prob = expit(scores)
             return np.column_stack([1.0 - prob, prob])
-        return softmax(np.array(scores, dtype=np.float64, copy=True)).astype(scores.dtype)
+        return _softmax(scores)
 
     @available_if(_has_proba)
     def predict_log_proba(self, X: ArrayLike | spmatrix) -> np.ndarray:

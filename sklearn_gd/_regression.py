@@ -9,7 +9,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import (
     BaseGD,
@@ -330,8 +330,7 @@ default=None
         """
         # One coef_/intercept_ pair: a partial_fit in another thread replaces both.
         with self._lock():
-            check_is_fitted(self)
-            X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=_DTYPES)
+            X = self._prediction_rows(X)
             coef, intercept = self.coef_, self.intercept_
         if coef.ndim == 1:
             return safe_sparse_dot(X, coef) + intercept[0]
