@@ -916,7 +916,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         The array is the same either way (float32 and float64 are kept as
         they are), so are the predictions.
         """
-        check_is_fitted(self)
+        if "coef_" not in self.__dict__:
+            check_is_fitted(self)  # its NotFittedError
         lean = self._lean_rows(X) if hasattr(self, "n_features_in_") else None
         if lean is not None:
             return lean

@@ -333,7 +333,9 @@ default=None
             X = self._prediction_rows(X)
             coef, intercept = self.coef_, self.intercept_
         if coef.ndim == 1:
-            return safe_sparse_dot(X, coef) + intercept[0]
+            # safe_sparse_dot's product for dense X, without its checks.
+            scores = X @ coef if type(X) is np.ndarray else safe_sparse_dot(X, coef)
+            return scores + intercept[0]
         if intercept.shape[0] > 1:
             return linear_scores(X, coef) + intercept
         # One target after sparsify(): coef_ is (1, n_features).

@@ -19,6 +19,10 @@ def linear_scores(X, coef):
     from the same BLAS product as before ``sparsify`` (bit for bit), and a
     dense copy of the weights is small next to dense X.
     """
+    if type(X) is np.ndarray and type(coef) is np.ndarray:
+        # safe_sparse_dot's own product for dense arrays, without its checks
+        # (half of its cost on a 10-row chunk).
+        return X @ coef.T
     if sp.issparse(coef) and not sp.issparse(X):
         coef = coef.toarray()
     return safe_sparse_dot(X, coef.T, dense_output=True)
