@@ -1,9 +1,9 @@
 """The documentation site builds in strict mode (``bash .ci/docs``).
 
-Skipped unless the docs tooling (the ``docs`` extra) is installed. The build
-runs the gallery examples whose figures are missing or out of date (they are
-kept in ``docs/gallery/figures/``, ignored by git), so the first run takes
-longer than the next ones.
+Skipped unless the docs tooling (the ``docs`` extra) is installed. The
+gallery's figures come from the session's runs of the examples (the
+``example_runs`` fixture, shared with ``test_examples``), copied into
+``docs/gallery/figures/`` (ignored by git); the build itself runs none.
 """
 
 import os
@@ -21,9 +21,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash to run .ci/docs")
-def test_docs_build_strict(tmp_path):
+def test_docs_build_strict(tmp_path, example_runs):
+    # The gallery's figures are those of the session's example runs (which
+    # test_examples checks): the build reuses them instead of running every
+    # example a second time.
+    figures = ROOT / "docs" / "gallery" / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    for name, (future, out_dir) in example_runs.items():
+        result = future.result()
+        assert result.returncode == 0, f"{name} failed:\n{result.stdout}\n{result.stderr}"
+        png = Path(name).stem + ".png"
+        shutil.copyfile(out_dir / png, figures / png)
     out = tmp_path / "html"
-    env = dict(os.environ)
+    env = dict(os.environ, SKLEARN_GD_DOCS_EXAMPLES="never")
     # .ci/docs runs `python`: make it this interpreter, whatever PATH says.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     result = subprocess.run(
