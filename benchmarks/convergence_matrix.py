@@ -24,16 +24,21 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "tests"))
-from optima import objective, optimum, problem, relative_gap  # noqa: E402
+from optima import (  # noqa: E402
+    ALPHA,
+    CLASSIFICATION,
+    OPTIMIZERS,
+    REGRESSION,
+    SOLVERS,
+    matrix_penalty,
+    objective,
+    optimum,
+    problem,
+    relative_gap,
+    within,
+)
 
 from sklearn_gd import DivergenceError, GDClassifier, GDRegressor  # noqa: E402
-
-REGRESSION = ("squared_error", "huber", "squared_epsilon_insensitive", "absolute_error",
-              "epsilon_insensitive", "quantile")
-CLASSIFICATION = ("log_loss", "squared_hinge", "modified_huber", "hinge")
-SOLVERS = ("batch", "minibatch", "stochastic")
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "normalized")
-ALPHA = 1e-3
 
 
 def main():
@@ -50,7 +55,7 @@ def main():
     start = time.perf_counter()
     for kind, loss in itertools.product(("well", "ill"), args.losses):
         task = "regression" if loss in REGRESSION else "classification"
-        penalty = "l1" if loss == "quantile" else "l2"
+        penalty = matrix_penalty(loss)
         X, y = problem(kind, task, n_samples=args.n_samples, n_features=args.n_features)
         best = optimum(loss, X, y, penalty=penalty, alpha=ALPHA)[2]
         Est = GDRegressor if task == "regression" else GDClassifier
@@ -69,17 +74,17 @@ def main():
                                       float(np.ravel(est.intercept_)[0]), penalty=penalty,
                                       alpha=ALPHA)
                     gap = relative_gap(value, best)
-            within = gap <= (1e-2 if opt == "adamw" else 1e-3)
+            near = within(opt, gap)
             for key in (("all",), (kind,), (kind, opt), (kind, solver)):
-                tally[key][0] += within
-                tally[key][1] += (not within) and (not warned)
+                tally[key][0] += near
+                tally[key][1] += (not near) and (not warned)
                 tally[key][2] += 1
-            if not within:
+            if not near:
                 misses.append((kind, loss, solver, opt, gap, warned, getattr(est, "n_iter_", 0)))
     print(f"{'group':<24} {'within 1e-3':>12} {'silent misses':>14}")
     for key in sorted(tally, key=lambda k: (len(k), k)):
-        within, silent, runs = tally[key]
-        print(f"{' / '.join(key):<24} {within:>5}/{runs:<5} {100 * within / runs:5.1f}%"
+        near, silent, runs = tally[key]
+        print(f"{' / '.join(key):<24} {near:>5}/{runs:<5} {100 * near / runs:5.1f}%"
               f" {silent:>8}")
     if args.misses:
         for kind, loss, solver, opt, gap, warned, n_iter in misses:

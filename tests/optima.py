@@ -172,3 +172,24 @@ def problem(kind, task, *, n_samples=400, n_features=8, seed=0):
         return X, 50.0 + 10.0 * score + 3.0 * rng.standard_normal(n_samples)
     y = np.where(score + 0.8 + 0.7 * rng.standard_normal(n_samples) > 0, 1.0, -1.0)
     return X, y
+
+
+# The convergence matrix (tests/test_convergence.py, benchmarks/convergence_matrix.py):
+# every solver x optimizer x loss, on problem("well" | "ill", ...) with alpha=ALPHA.
+REGRESSION = ("squared_error", "huber", "squared_epsilon_insensitive", "absolute_error",
+              "epsilon_insensitive", "quantile")
+CLASSIFICATION = ("log_loss", "squared_hinge", "modified_huber", "hinge")
+SOLVERS = ("batch", "minibatch", "stochastic")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "normalized")
+ALPHA = 1e-3
+
+
+def matrix_penalty(loss):
+    """Quantile regression has an independent optimum with L1 (HiGHS), the others with L2."""
+    return "l1" if loss == "quantile" else "l2"
+
+
+def within(optimizer, gap):
+    """Whether a fit ended near enough: 1e-3, or 1e-2 for AdamW, whose decoupled decay has a
+    fixed point of its own near the L2 optimum."""
+    return gap <= (1e-2 if optimizer == "adamw" else 1e-3)
