@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._base import (
     BaseGD,
@@ -26,6 +26,7 @@ from ._base import (
 from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_NOTES, SHARED_PARAMETERS
 from ._kernels.data_passes import encode_labels
+from ._lazy_predict import is_dask_array, lazy_prediction, result_dtype
 from ._registry import CLASSIFIER_LOSSES
 from ._sparse_coef import SparseCoefMixin, linear_scores
 
@@ -479,19 +480,34 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
         scores = linear_scores(X, coef) + intercept
         return (scores.ravel() if scores.shape[1] == 1 else scores), classes
 
+    def _lazy(self, method, X):
+        """``method`` on a Dask array, block by block (see ``_lazy_predict``)."""
+        with self._lock():
+            check_is_fitted(self)
+            n_classes = len(self.classes_)
+        if method == "predict":
+            return lazy_prediction(self, method, X, None, self.classes_.dtype)
+        dtype = result_dtype(self, X)
+        if method == "decision_function" and n_classes == 2:
+            return lazy_prediction(self, method, X, None, dtype)
+        return lazy_prediction(self, method, X, n_classes, dtype)
+
     def decision_function(self, X: ArrayLike | spmatrix) -> np.ndarray:
         """Confidence scores: signed distance to the hyperplane(s).
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+            Samples. A Dask array gives a lazy Dask array, computed block by
+            block of rows.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, positive scores favour ``classes_[1]``.
         """
+        if is_dask_array(X):
+            return self._lazy("decision_function", X)
         return self._scores_and_classes(X)[0]
 
     def _labels_from_scores(self, scores, classes=None):
@@ -512,8 +528,10 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
-            Predicted labels.
+            Predicted labels (a lazy Dask array for a Dask array X).
         """
+        if is_dask_array(X):
+            return self._lazy("predict", X)
         return self._labels_from_scores(*self._scores_and_classes(X))
 
     @available_if(_has_proba)
@@ -533,8 +551,11 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Probability of each class, in the order of ``classes_``.
+            Probability of each class, in the order of ``classes_`` (a lazy
+            Dask array for a Dask array X).
         """
+        if is_dask_array(X):
+            return self._lazy("predict_proba", X)
         scores = self.decision_function(X)
         if self.loss == "modified_huber":
             prob = (np.clip(scores, -1.0, 1.0) + 1.0) / 2.0
@@ -564,6 +585,8 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probability of each class, in the order of ``classes_``.
         """
+        if is_dask_array(X):
+            return self._lazy("predict_log_proba", X)
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 

@@ -9,7 +9,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._base import (
     BaseGD,
@@ -20,6 +20,7 @@ from ._base import (
 )
 from ._callbacks import with_callbacks
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_NOTES, SHARED_PARAMETERS
+from ._lazy_predict import is_dask_array, lazy_prediction, result_dtype
 from ._registry import REGRESSION_LOSSES
 from ._sparse_coef import SparseCoefMixin, linear_scores
 
@@ -326,8 +327,15 @@ default=None
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Predicted values, in the dtype the model was trained in; one
-            column per target for a model of several targets.
+            column per target for a model of several targets. A Dask array X
+            gives a lazy Dask array, computed block by block of rows.
         """
+        if is_dask_array(X):
+            with self._lock():
+                check_is_fitted(self)
+                n_targets = self.intercept_.shape[0]
+            return lazy_prediction(self, "predict", X, None if n_targets == 1 else n_targets,
+                                   result_dtype(self, X))
         # One coef_/intercept_ pair: a partial_fit in another thread replaces both.
         with self._lock():
             X = self._prediction_rows(X)

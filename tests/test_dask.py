@@ -217,3 +217,48 @@ def test_larger_than_memory_example_runs(client):
     scores = [float(line.split("test accuracy ")[1].split(",")[0])
               for line in run.stdout.splitlines() if "test accuracy" in line]
     assert len(scores) == 2 and min(scores) > 0.7, run.stdout
+
+
+# ------------------------------------------------------ lazy predictions on dask arrays
+@pytest.mark.parametrize("Est, y_kind", [(GDClassifier, "binary"), (GDClassifier, "3 classes"),
+                                         (GDRegressor, "1 target"), (GDRegressor, "2 targets")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_predictions_on_dask_arrays_are_lazy_and_blockwise(Est, y_kind, dtype):
+    """As dask-ml's ParallelPostFit: a Dask result, one task per row block, never X
+    gathered; equal bit for bit to the NumPy predictions of the same rows."""
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((600, 4)).astype(dtype)
+    y = {"binary": (X[:, 0] > 0).astype(int), "3 classes": np.digitize(X[:, 0], [-0.5, 0.5]),
+         "1 target": X @ np.arange(1.0, 5.0),
+         "2 targets": np.column_stack([X[:, 0], -X[:, 1]])}[y_kind]
+    model = Est(loss="log_loss" if Est is GDClassifier else "squared_error", max_iter=5,
+                tol=None).fit(X, y)
+    dX = da.from_array(X, chunks=(150, 2))  # column blocks too: rechunked to one
+    methods = ["predict"] + (["decision_function", "predict_proba", "predict_log_proba"]
+                             if Est is GDClassifier else [])
+    for name in methods:
+        lazy = getattr(model, name)(dX)
+        assert isinstance(lazy, da.Array), name
+        assert lazy.numblocks[0] == 4, name
+        expected = getattr(model, name)(X)
+        assert lazy.shape == expected.shape and lazy.dtype == expected.dtype, name
+        got = lazy.compute(scheduler="sync")
+        np.testing.assert_array_equal(got, expected, err_msg=name)
+
+
+def test_lazy_predictions_check_the_model_and_the_width_at_once():
+    from sklearn.exceptions import NotFittedError
+
+    X = np.random.RandomState(0).standard_normal((100, 3))
+    with pytest.raises(NotFittedError):
+        GDRegressor().predict(da.from_array(X, chunks=50))
+    model = GDRegressor(max_iter=2, tol=None).fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="X has 2 features, but GDRegressor is expecting 3"):
+        model.predict(da.from_array(X[:, :2], chunks=50))
+
+
+def test_lazy_predictions_on_the_cluster(client):
+    X, y = make_classification(n_samples=2000, n_features=6, random_state=0)
+    model = GDClassifier(loss="log_loss", max_iter=5, tol=None).fit(X, y)
+    dX = da.from_array(X, chunks=500)
+    np.testing.assert_array_equal(model.predict_proba(dX).compute(), model.predict_proba(X))
