@@ -52,3 +52,12 @@ def test_repr_shows_only_non_default_parameters(Est):
 def test_public_methods_have_type_hints(Est, method):
     hints = typing.get_type_hints(getattr(Est, method))
     assert "X" in hints and "return" in hints
+
+
+def test_the_package_is_typed():
+    """PEP 561: the py.typed marker ships with the package, so type checkers read it."""
+    from pathlib import Path
+
+    import sklearn_gd
+
+    assert (Path(sklearn_gd.__file__).parent / "py.typed").is_file()
