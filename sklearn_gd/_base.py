@@ -46,6 +46,7 @@ from ._kernels.losses import (
     margin_loss,
 )
 from ._kernels.shuffle import shuffled_order
+from ._lazy_predict import is_dask_array
 from ._lbfgs import fit_lbfgs
 from ._registry import (
     ADAPTIVE_DEFAULT_ETA,
@@ -886,6 +887,27 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         elif order.shape[0] and order[-1] != order.shape[0] - 1:
             order[:] = np.arange(order.shape[0])
         return order
+
+    def _fits_on_the_cluster(self, X):
+        """Whether ``fit`` runs data-parallel on Dask (``sklearn_gd.dask.fit_dask``).
+
+        dask-ml's convention: an estimator given Dask arrays works on them
+        rather than gathering them into memory. That is the case for a Dask
+        array X with what ``fit_dask`` supports: ``solver="batch"`` with a
+        first-order optimizer other than "normalized", no early stopping, no
+        scikit-learn callbacks. Anything else gathers X into memory, as before
+        (to keep a stream on the workers, pass its chunks to ``partial_fit``
+        with ``dask_ml.wrappers.Incremental``).
+        """
+        return (is_dask_array(X) and self.solver == "batch"
+                and self.optimizer not in ("lbfgs", "normalized")
+                and not self.early_stopping and not getattr(self, "_skl_callbacks", None))
+
+    def _fit_dask(self, X, y, sample_weight, coef_init, intercept_init):
+        from .dask import fit_dask  # imports Dask, which only Dask input needs
+
+        return fit_dask(self, X, y, sample_weight, coef_init=coef_init,
+                        intercept_init=intercept_init)
 
     def _lean_rows(self, X):
         """``X`` if it is a plain, finite, C-ordered float array of the fitted width, else None.

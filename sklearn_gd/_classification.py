@@ -347,6 +347,8 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
             The fitted estimator.
         """
         self._validate_params()
+        if self._fits_on_the_cluster(X):
+            return self._fit_dask(X, y, sample_weight, coef_init, intercept_init)
         X, y, sample_weight = self._validate_xy(X, y, sample_weight, reset=True,
                                                 partial=False)
         classes, y_index = np.unique(y, return_inverse=True)

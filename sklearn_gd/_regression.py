@@ -261,6 +261,8 @@ default=None
             The fitted estimator.
         """
         self._validate_params()
+        if self._fits_on_the_cluster(X):
+            return self._fit_dask(X, y, sample_weight, coef_init, intercept_init)
         X, y, sample_weight = self._validate_xy(X, y, sample_weight, reset=True, partial=False)
         self._fit_arrays(X, y, _targets(y, X.dtype), sample_weight, coef_init,
                          intercept_init)

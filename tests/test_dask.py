@@ -262,3 +262,32 @@ def test_lazy_predictions_on_the_cluster(client):
     model = GDClassifier(loss="log_loss", max_iter=5, tol=None).fit(X, y)
     dX = da.from_array(X, chunks=500)
     np.testing.assert_array_equal(model.predict_proba(dX).compute(), model.predict_proba(X))
+
+
+def test_fit_on_dask_arrays_runs_data_parallel(client):
+    """est.fit(dask X, dask y) is fit_dask's data-parallel fit (dask-ml's convention),
+    bit for bit, and close to the in-memory fit; it used to gather X into memory."""
+    X, y = make_classification(n_samples=4000, n_features=8, random_state=0)
+    dX, dy = da.from_array(X, chunks=1000), da.from_array(y, chunks=1000)
+    params = dict(loss="log_loss", max_iter=30, tol=None)
+    on_cluster = GDClassifier(**params).fit(dX, dy)
+    by_hand = fit_dask(GDClassifier(**params), dX, dy)
+    np.testing.assert_array_equal(on_cluster.coef_, by_hand.coef_)
+    np.testing.assert_array_equal(on_cluster.intercept_, by_hand.intercept_)
+    in_memory = GDClassifier(**params).fit(X, y)
+    np.testing.assert_allclose(on_cluster.coef_, in_memory.coef_, rtol=1e-8, atol=1e-10)
+    reg = GDRegressor(max_iter=30, tol=None).fit(dX, da.from_array(X[:, 0], chunks=1000))
+    assert reg.n_features_in_ == 8 and reg.n_iter_ == 30
+
+
+@pytest.mark.parametrize("params", [dict(solver="stochastic", random_state=0),
+                                    dict(optimizer="lbfgs"),
+                                    dict(early_stopping=True, random_state=0)])
+def test_fit_on_dask_arrays_gathers_what_fit_dask_does_not_support(params):
+    X, y = make_classification(n_samples=600, n_features=4, random_state=0)
+    dX, dy = da.from_array(X, chunks=200), da.from_array(y, chunks=200)
+    on_dask = GDClassifier(max_iter=5, tol=None if "lbfgs" not in str(params) else 1e-4,
+                           **params).fit(dX, dy)
+    in_memory = GDClassifier(max_iter=5, tol=None if "lbfgs" not in str(params) else 1e-4,
+                             **params).fit(X, y)
+    np.testing.assert_array_equal(on_dask.coef_, in_memory.coef_)
