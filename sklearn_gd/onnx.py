@@ -86,13 +86,17 @@ def _huber_probabilities(scores, n_columns, dtype, opv):
     return OnnxWhere(zero, uniform, OnnxDiv(prob, total, op_version=opv), op_version=opv)
 
 
-def _convert_classifier(scope, operator, container):
-    estimator = operator.raw_operator
-    opv = container.target_opset
+def _operator_inputs(operator, container):
+    """(estimator, opset, input variable, float type of the graph) of a conversion."""
     X = operator.inputs[0]
     dtype = guess_numpy_type(X.type)
     if dtype not in (np.float32, np.float64):
         dtype = np.float32
+    return operator.raw_operator, container.target_opset, X, dtype
+
+
+def _convert_classifier(scope, operator, container):
+    estimator, opv, X, dtype = _operator_inputs(operator, container)
     label_out, proba_out = operator.outputs
     scores = _scores(X, estimator, dtype, opv)
     n_columns = np.atleast_2d(_dense_coef(estimator)).shape[0]
@@ -127,12 +131,7 @@ def _convert_classifier(scope, operator, container):
 
 
 def _convert_regressor(scope, operator, container):
-    estimator = operator.raw_operator
-    opv = container.target_opset
-    X = operator.inputs[0]
-    dtype = guess_numpy_type(X.type)
-    if dtype not in (np.float32, np.float64):
-        dtype = np.float32
+    estimator, opv, X, dtype = _operator_inputs(operator, container)
     scores = _scores(X, estimator, dtype, opv)
     OnnxIdentity(scores, op_version=opv, output_names=[operator.outputs[0]]).add_to(
         scope, container)
