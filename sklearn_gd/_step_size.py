@@ -100,15 +100,18 @@ def normalized_units(rows, sample_weight, fit_intercept):
     get 0: they never move.
     """
     X = rows.as_matrix()
-    positive = np.asarray(sample_weight) > 0
+    w = np.asarray(sample_weight, dtype=np.float64)
+    positive = w > 0
+    if not positive.all():
+        # Rows of zero weight set no scale; only then is X copied.
+        X, w = X[positive], w[positive]
     if rows.is_sparse:
-        X = X[positive]
         scales = np.asarray(abs(X).max(axis=0).todense(), dtype=np.float64).ravel()
     else:
-        X = X[positive]
-        scales = np.abs(X).max(axis=0, initial=0.0).astype(np.float64)
+        # max |x_j| without the n x d temporary of np.abs(X).
+        scales = np.maximum(X.max(axis=0, initial=0.0),
+                            -X.min(axis=0, initial=0.0)).astype(np.float64)
     inverse = np.where(scales > 0.0, 1.0 / np.where(scales > 0.0, scales, 1.0), 0.0)
-    w = np.asarray(sample_weight, dtype=np.float64)[positive]
     if rows.is_sparse:
         norms = X.multiply(X) @ (inverse * inverse)
     else:
