@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._batch import NO_STEP_SCALES, BatchEpoch, FullGradient, MomentumRestart
 from ._callbacks import CallbackSupportMixin, epoch_callbacks
+from ._custom_loss import CustomLoss, loops_of
 from ._driver import (
     BLOWUP,
     DivergenceError,
@@ -404,6 +405,17 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _multinomial(self, n_outputs):
         return self._loss_info().multinomial and n_outputs > 1
 
+    def _loops(self):
+        """The training loops of ``self.loss`` (``_kernels.loops``, or a custom loss's)."""
+        return loops_of(self.loss)
+
+    def _loss_derivative(self, p, y):
+        """d loss / d score of one score ``p`` against target ``y``, in Python."""
+        if isinstance(self.loss, CustomLoss):
+            return float(self.loss.derivative(float(p), float(y)))
+        return margin_loss(self._loss_info().code, p, y, float(self.epsilon),
+                           float(self.quantile), float(self.gamma))[1]
+
     def _resolve_eta0(self, rows, sample_weight, n_outputs, initial_gradient=None):
         """Initial step size; ``"auto"`` derives it from the data.
 
@@ -610,7 +622,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             codes, hyper = self._distance_config(like.shape[0])
             zero = np.zeros_like(like)
             _, grad_sum = FullGradient(rows, targets, sample_weight, zero, codes, hyper,
-                                       self.n_jobs)(zero)
+                                       self.n_jobs, loops=self._loops())(zero)
             return grad_sum / float(np.sum(sample_weight, dtype=np.float64))
 
         return gradient
@@ -631,14 +643,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _optimal_offset(self):
         if self.learning_rate != "optimal":
             return 0.0
-        code = self._loss_info().code
-        return S.optimal_offset(
-            self.alpha,
-            lambda p: abs(
-                margin_loss(code, p, 1.0, float(self.epsilon), float(self.quantile),
-                            float(self.gamma))[1]
-            ),
-        )
+        return S.optimal_offset(self.alpha, lambda p: abs(self._loss_derivative(p, 1.0)))
 
     def _check_param_combinations(self, partial=False):
         """Reject combinations of valid parameters that cannot work together.
@@ -894,12 +899,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         dask-ml's convention: an estimator given Dask arrays works on them
         rather than gathering them into memory. That is the case for a Dask
         array X with what ``fit_dask`` supports: ``solver="batch"`` with a
-        first-order optimizer other than "normalized", no early stopping, no
-        scikit-learn callbacks. Anything else gathers X into memory, as before
+        first-order optimizer other than "normalized", a built-in loss, no early
+        stopping, no scikit-learn callbacks. Anything else gathers X into memory, as before
         (to keep a stream on the workers, pass its chunks to ``partial_fit``
         with ``dask_ml.wrappers.Incremental``).
         """
         return (is_dask_array(X) and self.solver == "batch"
+                and not isinstance(self.loss, CustomLoss)
                 and self.optimizer not in ("lbfgs", "normalized")
                 and not self.early_stopping and not getattr(self, "_skl_callbacks", None))
 
@@ -1026,8 +1032,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """Train for up to ``max_iter`` epochs (see :func:`~sklearn_gd._driver.run_epochs`)."""
         return run_epochs(self, rows, targets, sample_weight, state, max_iter, **options)
 
-    @staticmethod
-    def _reference_objective(targets, sample_weight, codes, total_weight):
+    def _reference_objective(self, targets, sample_weight, codes, total_weight):
         """Yardstick of a sane objective: a bound on that of the all-zero model.
 
         An epoch whose objective exceeds it ``BLOWUP``-fold has diverged even
@@ -1037,7 +1042,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         which keeps a threshold for losses that are 0 at zero, such as the
         perceptron's.
         """
-        bound = K.zero_model_bound(targets, sample_weight, bool(codes[K.C_MULTINOMIAL]))
+        bound = self._loops().zero_model_bound(targets, sample_weight,
+                                               bool(codes[K.C_MULTINOMIAL]))
         reference = bound / total_weight
         return reference if math.isfinite(reference) else math.inf
 
@@ -1055,12 +1061,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if self.solver == "batch":
             return BatchEpoch(rows, targets, sample_weight, params, m1, m2, codes, hyper,
                               self.n_jobs, restart=self._momentum_restart(state, hyper),
-                              step_scales=step_scales)
+                              step_scales=step_scales, loops=self._loops())
 
         work = np.zeros_like(params)
         order = np.arange(n, dtype=np.int64)
+        loops = self._loops()
         if self.solver == "stochastic":
-            sgd_epoch = K.sgd_epoch_kernel(codes, hyper)
+            sgd_epoch = loops.sgd_epoch_kernel(codes, hyper)
 
             def epoch_fn(epoch, t):
                 return sgd_epoch(X, targets, sample_weight, self._epoch_order(order, epoch),
@@ -1071,10 +1078,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         batch = int(self._batch_rows(n))
 
         def epoch_fn(epoch, t):
-            return K.minibatch_epoch(X, targets, sample_weight,
-                                     self._epoch_order(order, epoch), batch, params, m1, m2,
-                                     avg, work, scores, dscores, step_scales, int(t), codes,
-                                     hyper)
+            return loops.minibatch_epoch(X, targets, sample_weight,
+                                         self._epoch_order(order, epoch), batch, params, m1,
+                                         m2, avg, work, scores, dscores, step_scales, int(t),
+                                         codes, hyper)
         return epoch_fn
 
     def _momentum_restart(self, state, hyper):
@@ -1314,12 +1321,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         n = rows.n_samples
         scores, dscores, work, check_grad, order = self._stream_scratch(n, params)
         order = self._epoch_order(order, epoch)
+        loops = self._loops()
         if self.solver == "stochastic":
-            loss_sum, t, status = K.sgd_epoch_kernel(codes, hyper)(
+            loss_sum, t, status = loops.sgd_epoch_kernel(codes, hyper)(
                 rows.data, targets, sample_weight, order, params, m1, m2,
                 state.kernel_average(), work, scores, dscores, int(state.t), codes, hyper)
         else:
-            loss_sum, t, status = K.minibatch_epoch(
+            loss_sum, t, status = loops.minibatch_epoch(
                 rows.data, targets, sample_weight, order, int(self._batch_rows(n)), params,
                 m1, m2, state.kernel_average(), work, scores, dscores,
                 self._kernel_step_scales(), int(state.t), codes, hyper)
@@ -1341,7 +1349,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             stop, check_weight = n, total_weight
         final = objective_of_rows(rows, targets, sample_weight, stop, check_weight, params,
                                    codes, hyper, scratch=(check_grad, scores, dscores),
-                                   penalty=penalty)
+                                   penalty=penalty, loops=loops)
         if not final <= blowup:
             self._raise_divergence(epoch, state.eta,
                                    f"its last update took the objective to {final:.6g}")

@@ -59,9 +59,9 @@ class BlockGradient:
     ``grads[b]`` holds the gradient sum of block ``b``.
     """
 
-    def __init__(self, rows, targets, sample_weight, params, codes, hyper, n_jobs):
+    def __init__(self, rows, targets, sample_weight, params, codes, hyper, n_jobs, loops=K):
         self.args = (rows.data, targets, sample_weight, params, codes, hyper)
-        self.batch_gradient = K.batch_gradient_kernel(codes, params.shape[0])
+        self.batch_gradient = loops.batch_gradient_kernel(codes, params.shape[0])
         n = self.n = rows.n_samples
         n_blocks = _N_BLOCKS if rows.nnz * params.shape[0] >= _PARALLEL_MIN_WORK else 1
         n_blocks = min(n_blocks, max(n, 1))
@@ -103,10 +103,11 @@ class FullGradient:
     than the current weights; this copies each into a buffer of its own.
     """
 
-    def __init__(self, rows, targets, sample_weight, like, codes, hyper, n_jobs=None):
+    def __init__(self, rows, targets, sample_weight, like, codes, hyper, n_jobs=None,
+                 loops=K):
         self.buffer = np.empty_like(like)
         self.gradient = BlockGradient(rows, targets, sample_weight, self.buffer, codes, hyper,
-                                      n_jobs)
+                                      n_jobs, loops)
 
     def __call__(self, params):
         self.buffer[...] = params
@@ -179,9 +180,9 @@ class BatchEpoch:
     """
 
     def __init__(self, rows, targets, sample_weight, params, m1, m2, codes, hyper, n_jobs,
-                 restart=None, step_scales=NO_STEP_SCALES):
+                 restart=None, step_scales=NO_STEP_SCALES, loops=K):
         self.gradient = BlockGradient(rows, targets, sample_weight, params, codes, hyper,
-                                      n_jobs)
+                                      n_jobs, loops)
         self.params, self.m1, self.m2 = params, m1, m2
         self.codes, self.hyper = codes, hyper
         self.restart = restart

@@ -24,6 +24,7 @@ from ._base import (
     serialized,
 )
 from ._callbacks import with_callbacks
+from ._custom_loss import CustomLoss, loss_info
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_NOTES, SHARED_PARAMETERS
 from ._kernels.data_passes import encode_labels
 from ._lazy_predict import is_dask_array, lazy_prediction, result_dtype
@@ -48,7 +49,7 @@ def _softmax(scores):
 
 
 def _has_proba(estimator):
-    if not CLASSIFIER_LOSSES[estimator.loss].probabilistic:
+    if not estimator._loss_info().probabilistic:
         raise AttributeError(
             f"probability estimates are not available for loss={estimator.loss!r}; "
             "use 'log_loss', 'modified_huber' or 'focal'."
@@ -69,7 +70,7 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
     ----------
     loss : {{"log_loss", "hinge", "squared_hinge", "modified_huber", \
 "perceptron", "focal", "squared_error", "huber", "epsilon_insensitive", \
-"squared_epsilon_insensitive"}}, default="log_loss"
+"squared_epsilon_insensitive"}} or CustomLoss, default="log_loss"
         The loss on the margin ``z = y * score`` (``y`` in {{-1, +1}}):
         logistic ``log(1 + exp(-z))``, hinge ``max(0, 1 - z)``, its square,
         modified Huber (quadratically smoothed hinge, linear for ``z < -1``),
@@ -84,6 +85,10 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
         class, one-vs-rest, as scikit-learn's ``SGDClassifier`` allows;
         "squared_error" is least-squares classification. They give no
         probabilities.
+
+        A :class:`CustomLoss` gives a loss of your own, as two Numba-jitted
+        functions of the score and the target (+1 or -1), one-vs-rest for
+        more than two classes; it gives no probabilities.
 
     {SHARED_PARAMETERS}
     class_weight : dict, "balanced" or None, default=None
@@ -125,7 +130,7 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
 
     _parameter_constraints: dict = {
         **BaseGD._parameter_constraints,
-        "loss": [StrOptions(set(CLASSIFIER_LOSSES))],
+        "loss": [StrOptions(set(CLASSIFIER_LOSSES)), CustomLoss],
         "class_weight": [StrOptions({"balanced"}), dict, None],
     }
 
@@ -208,7 +213,7 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
 
     # ---------------------------------------------------------------- hooks
     def _loss_info(self):
-        return CLASSIFIER_LOSSES[self.loss]
+        return loss_info(self.loss, CLASSIFIER_LOSSES)
 
     def _coef_attributes(self, params):
         return {"coef_": params[:, :-1].copy(), "intercept_": params[:, -1].copy()}

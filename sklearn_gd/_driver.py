@@ -179,7 +179,8 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
     if certify:
         if gradient_factory is None:
             gradient_factory = functools.partial(FullGradient, rows, targets, sample_weight,
-                                                 params, n_jobs=est.n_jobs)
+                                                 params, n_jobs=est.n_jobs,
+                                                 loops=est._loops())
         if column_mean_squares is None:
             column_mean_squares = column_mean_squares_of(rows, sample_weight)
         objective_of = Objective(gradient_factory(codes, hyper), total_weight, l2, l1,
@@ -287,7 +288,7 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
             final = objective_of.full_value(final_point)
         else:
             final = objective_of_rows(rows, targets, sample_weight, rows.n_samples,
-                                      total_weight, params, codes, hyper)
+                                      total_weight, params, codes, hyper, loops=est._loops())
         if not final <= guard.limit:
             if not guard.recover or not guard.checkpoints:
                 est._raise_divergence(state.epochs - 1, state.eta,
@@ -325,20 +326,21 @@ def _warn_not_converged(estimator, convergence):
 
 
 def objective_of_rows(rows, targets, sample_weight, stop, weight, params, codes, hyper,
-                       scratch=None, penalty=None):
+                       scratch=None, penalty=None, loops=K):
     """Objective of ``params`` on rows [0, stop) of weight total ``weight``.
 
     The check of the last update of a run (nothing is updated; the gradient
     the pass also computes goes to a scratch buffer). ``scratch`` may give the
     buffers: one shaped like ``params`` and two of n_outputs; ``penalty`` the
-    penalty of ``params``, if the caller has it already.
+    penalty of ``params``, if the caller has it already; ``loops`` the kernel module of
+    the loss (see ``BaseGD._loops``).
     """
     n_outputs = params.shape[0]
     if scratch is None:
         scratch = (np.empty(params.shape, dtype=params.dtype), np.empty(n_outputs),
                    np.empty(n_outputs))
     grad, scores, dscores = scratch
-    gradient = K.batch_gradient_kernel(codes, n_outputs)
+    gradient = loops.batch_gradient_kernel(codes, n_outputs)
     loss = gradient(rows.data, targets, sample_weight, 0, stop, params, grad, scores, dscores,
                     codes, hyper)
     if penalty is None:

@@ -34,7 +34,7 @@ def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callback
     shape = params.shape
     codes, hyper = estimator._kernel_config(shape[0], 0.0)
     gradient = BlockGradient(rows, targets, sample_weight, params, codes, hyper,
-                             estimator.n_jobs)
+                             estimator.n_jobs, estimator._loops())
     l2 = float(hyper[K.H_L2])
     n = float(rows.n_samples)
     fit_intercept = bool(codes[K.C_FIT_INTERCEPT])

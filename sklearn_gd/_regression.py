@@ -19,6 +19,7 @@ from ._base import (
     serialized,
 )
 from ._callbacks import with_callbacks
+from ._custom_loss import CustomLoss, loss_info
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_NOTES, SHARED_PARAMETERS
 from ._lazy_predict import is_dask_array, lazy_prediction, result_dtype
 from ._registry import REGRESSION_LOSSES
@@ -70,11 +71,12 @@ class GDRegressor(RegressorMixin, SparseCoefMixin, BaseGD):
     Parameters
     ----------
     loss : {{"squared_error", "absolute_error", "huber", "epsilon_insensitive", \
-"squared_epsilon_insensitive", "quantile"}}, default="squared_error"
+"squared_epsilon_insensitive", "quantile"}} or CustomLoss, default="squared_error"
         The loss on the residual ``r = prediction - y``: ``r**2 / 2``, ``|r|``,
         Huber (quadratic up to ``epsilon``, linear beyond),
         ``max(0, |r| - epsilon)``, its square, and the pinball loss of
-        ``quantile``.
+        ``quantile``. A :class:`CustomLoss` gives a loss of your own, as two
+        Numba-jitted functions of the prediction and the target.
 
     {SHARED_PARAMETERS}
     Attributes
@@ -108,7 +110,7 @@ class GDRegressor(RegressorMixin, SparseCoefMixin, BaseGD):
 
     _parameter_constraints: dict = {
         **BaseGD._parameter_constraints,
-        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+        "loss": [StrOptions(set(REGRESSION_LOSSES)), CustomLoss],
     }
 
     def __init__(
@@ -187,7 +189,7 @@ class GDRegressor(RegressorMixin, SparseCoefMixin, BaseGD):
         self.on_divergence = on_divergence
 
     def _loss_info(self):
-        return REGRESSION_LOSSES[self.loss]
+        return loss_info(self.loss, REGRESSION_LOSSES)
 
     def _coef_attributes(self, params):
         if params.shape[0] == 1:

@@ -58,6 +58,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ._base import BaseGD, _Rows, _top_eigenvalue, check_n_features, restore_state
 from ._batch import NO_STEP_SCALES
+from ._custom_loss import CustomLoss
 from ._kernels import loops as K
 
 __all__ = ["fit_dask"]
@@ -156,6 +157,11 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
         problems.append("optimizer='normalized' (use fit or partial_fit for it)")
     if est.early_stopping:
         problems.append("early_stopping=True")
+    if isinstance(est.loss, CustomLoss):
+        # Its loops are compiled in the process that uses them; the workers
+        # would each compile their own, and the divergence yardstick is the
+        # built-in losses' (see ``zero_model_bound``).
+        problems.append("a CustomLoss (use fit on in-memory data)")
     if problems:
         raise ValueError("fit_dask supports solver='batch' only; it does not support "
                          + ", ".join(problems) + ".")

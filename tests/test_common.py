@@ -1,5 +1,6 @@
 """scikit-learn's estimator checks over several configurations of both estimators."""
 
+from custom_losses import HINGE, SQUARED
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_gd import GDClassifier, GDRegressor
@@ -59,6 +60,9 @@ ESTIMATORS = [
                  random_state=0),
     GDRegressor(loss="epsilon_insensitive", solver="stochastic", learning_rate="pa2",
                 max_iter=50, random_state=0),
+    # User-defined losses (``CustomLoss``), compiled for their pair of functions.
+    GDRegressor(loss=SQUARED),
+    GDClassifier(loss=HINGE),
 ]
 
 

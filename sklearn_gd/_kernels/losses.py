@@ -29,6 +29,9 @@ LOSS_SQUARED_HINGE = 8
 LOSS_MODIFIED_HUBER = 9
 LOSS_PERCEPTRON = 10
 LOSS_FOCAL = 11
+# A user-defined loss (``CustomLoss``): its loops are compiled around the user's
+# functions (``custom_loops.py``); the built-in loops never see this code.
+LOSS_CUSTOM = 12
 
 _jit = kernel(error_model="numpy")
 # Called once per row from the loops: inlined (see loops._inline).
