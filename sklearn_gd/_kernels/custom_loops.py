@@ -26,8 +26,8 @@ from .losses import LOSS_CUSTOM
 
 # The loops that evaluate the loss, and the Python functions choosing among them
 # (rebound so that they return the new loops).
-LOSS_LOOPS = ("sgd_epoch", "scaled_sgd_epoch", "minibatch_epoch", "batch_gradient",
-              "single_score_gradient")
+LOSS_LOOPS = ("sgd_epoch", "scaled_sgd_epoch", "minibatch_epoch", "lazy_minibatch_epoch",
+              "batch_gradient", "single_score_gradient")
 SELECTORS = ("sgd_epoch_kernel", "batch_gradient_kernel")
 
 

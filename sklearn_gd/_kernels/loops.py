@@ -45,14 +45,18 @@ the batch's mean as one update's, and the batch loop gets its scales from
 
 import math
 
+import numpy as np
+
 from ._jit import kernel
 from .losses import LOSS_HINGE, loss_and_dscores, score_loss
 from .optimizers import (
+    OPT_ADAGRAD,
     OPT_ADAM,
     OPT_ADAMW,
     OPT_MOMENTUM,
     OPT_NESTEROV,
     OPT_NORMALIZED,
+    OPT_RMSPROP,
     OPT_SGD,
     normalized_step,
     optimizer_step,
@@ -663,6 +667,222 @@ def minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1,
         n_avg = averaged_count(t, codes)
         if n_avg > 0:
             dense_average(params, avg, n_avg)
+    if not params_finite(params):
+        return loss_sum, t, STATUS_DIVERGED
+    return loss_sum, t, STATUS_OK
+
+
+# ------------------------------------------------------ lazy sparse steps
+# The adaptive optimizers move every coordinate at every step (their moments
+# decay, the L2 term is a gradient), so on CSR rows a dense step costs
+# n_features where the rows have a few non-zeros. The lazy loop updates only
+# the columns a step's rows touch and brings a column up to date when a row next
+# touches it, and every column at the end of the loop (see ``lazy_catch_up``
+# for what is exact), as TensorFlow's LazyAdam and Vowpal Wabbit do.
+LAZY_OPTIMIZERS = (OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAM, OPT_ADAMW, OPT_NORMALIZED)
+
+
+def lazy_updates(codes, sparse):
+    """Whether the loops take :func:`lazy_minibatch_epoch` for these rows and this config.
+
+    CSR rows, an adaptive optimizer, no averaging (the dense average of the
+    weights after every update would cost n_features per step anyway).
+    """
+    return bool(sparse) and codes[C_OPTIMIZER] in LAZY_OPTIMIZERS and codes[C_AVERAGE] == 0
+
+
+@_inline
+def unit_step(opt, scale, m2, lr, bias1, bias2, eps):
+    """The step an adaptive optimizer gives a unit gradient on a coordinate (0 if none)."""
+    if opt == OPT_NORMALIZED:
+        if scale > 0.0 and m2 > 0.0:
+            return lr / (scale * math.sqrt(m2))
+        return 0.0
+    if not m2 > 0.0:
+        # No gradient seen yet: the coordinate has not moved (unless a warm
+        # start set it), and no rate is known to shrink it with.
+        return 0.0
+    if opt == OPT_ADAM or opt == OPT_ADAMW:
+        return (lr / bias1) / (math.sqrt(m2 / bias2) + eps)
+    return lr / (math.sqrt(m2) + eps)
+
+
+@_jit
+def lazy_powers(n_steps, hyper):
+    """Rows ``beta_1**k``, ``beta_2**k`` and ``sum_{i=1..k} (beta_1 / sqrt(beta_2))**i``.
+
+    For k up to ``n_steps``, the most steps a column can fall behind in one
+    call of the lazy loop: tabled once, a catch-up reads them instead of
+    computing three powers.
+    """
+    beta_1 = hyper[H_BETA_1]
+    beta_2 = hyper[H_BETA_2]
+    ratio = beta_1 / math.sqrt(beta_2) if beta_2 > 0.0 else 0.0
+    powers = np.empty((3, n_steps + 1))
+    powers[0, 0] = 1.0
+    powers[1, 0] = 1.0
+    powers[2, 0] = 0.0
+    term = 1.0
+    for k in range(1, n_steps + 1):
+        powers[0, k] = powers[0, k - 1] * beta_1
+        powers[1, k] = powers[1, k - 1] * beta_2
+        term *= ratio
+        powers[2, k] = powers[2, k - 1] + term
+    return powers
+
+
+@_inline
+def lazy_catch_up(params, m1, m2, j, skipped, lr, bias1, bias2, powers, codes, hyper):
+    """Column j of every output through ``skipped`` steps in which its loss gradient was 0.
+
+    Exact: the moments' decays (RMSprop's and Adam's ``beta**skipped``; Adagrad
+    and "normalized" keep theirs), AdamW's decoupled decay at a constant rate,
+    and, without a penalty, the weight of Adagrad, RMSprop and "normalized",
+    which a zero gradient leaves where it is. Approximate: Adam's momentum
+    keeps moving the weight while its first moment decays; the moves sum to
+    ``step * m1 * sum_{i=1..skipped} (beta_1 / sqrt(beta_2))**i`` when the
+    bias corrections are those of the current step and ``optimizer_epsilon``
+    shrinks with the second moment (LazyAdam leaves this move out; it was
+    half the progress of a stochastic fit). The L2 term is a shrink by the
+    coordinate's current unit step, ``(1 - step * l2)**skipped``, its squares
+    left out of the moments; the L1 soft threshold is by
+    ``skipped * step * l1``; a per-update schedule's rate is the current one.
+    """
+    opt = codes[C_OPTIMIZER]
+    l2 = hyper[H_L2]
+    l1 = hyper[H_L1]
+    adam = opt == OPT_ADAM or opt == OPT_ADAMW
+    for k in range(params.shape[0]):
+        w = params[k, j]
+        if adam:
+            w -= unit_step(opt, 0.0, m2[k, j], lr, bias1, bias2, hyper[H_OPT_EPSILON]) \
+                * m1[k, j] * powers[2, skipped]
+            m1[k, j] *= powers[0, skipped]
+            m2[k, j] *= powers[1, skipped]
+        elif opt == OPT_RMSPROP:
+            m2[k, j] *= powers[1, skipped]
+        step = unit_step(opt, m1[k, j], m2[k, j], lr, bias1, bias2, hyper[H_OPT_EPSILON])
+        if opt == OPT_ADAMW:
+            if l2 > 0.0:
+                w *= max(1.0 - lr * l2, 0.0) ** skipped
+        elif l2 > 0.0:
+            w *= max(1.0 - step * l2, 0.0) ** skipped
+        shrink = skipped * step * l1
+        if shrink > 0.0:
+            if w > shrink:
+                w -= shrink
+            elif w < -shrink:
+                w += shrink
+            else:
+                w = w - w
+        params[k, j] = w
+
+
+@_jit
+def lazy_minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1, m2,
+                         grad, scores, dscores, t, codes, hyper):
+    """:func:`minibatch_epoch` on CSR rows, each step in O(non-zeros of its rows).
+
+    ``batch_size`` 1 is the stochastic loop. A column's weight and moments are
+    brought up to date (:func:`lazy_catch_up`) before a row reads them, and
+    every column's at the end, so the weights returned are those of the last
+    step. ``grad`` is a zeroed buffer shaped like ``params``, left zeroed.
+    Without a penalty, Adagrad and "normalized" make the dense loop's steps
+    exactly, and RMSprop to rounding.
+    """
+    data, indices, indptr = rows
+    n = order.shape[0]
+    n_features = params.shape[1] - 1
+    opt = codes[C_OPTIMIZER]
+    normalized = opt == OPT_NORMALIZED
+    fit_intercept = codes[C_FIT_INTERCEPT] != 0
+    intercept_norm = 1.0 if fit_intercept else 0.0
+    clip_norm = hyper[H_CLIP_NORM]
+    # The step after which each column is up to date, and the batch that listed it.
+    last = np.full(n_features, t, dtype=np.int64)
+    listed = np.full(n_features, -1, dtype=np.int64)
+    touched = np.empty(n_features, dtype=np.int64)
+    powers = lazy_powers((n + batch_size - 1) // batch_size, hyper)
+    loss_sum = 0.0
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        # The rate of the steps being caught up: the one of the last step made.
+        lr = learning_rate_at(t, codes, hyper)
+        if normalized:
+            lr *= normalized_rate(m1)
+        bias1, bias2 = bias_corrections(t, codes, hyper)
+        n_touched = 0
+        norm = 0.0
+        for pos in range(start, stop):
+            if pos + PREFETCH_DISTANCE < n:
+                prefetch_sample(rows, targets, sample_weight, order[pos + PREFETCH_DISTANCE])
+            i = order[pos]
+            sw = sample_weight[i]
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                if listed[j] != start:
+                    listed[j] = start
+                    touched[n_touched] = j
+                    n_touched += 1
+                    if last[j] < t:
+                        lazy_catch_up(params, m1, m2, j, t - last[j], lr, bias1, bias2,
+                                      powers, codes, hyper)
+                        last[j] = t
+            if normalized:
+                norm += row_update_scales(rows, i, params, m1) + intercept_norm
+            for k in range(params.shape[0]):
+                scores[k] = row_dot(rows, i, params, k) + params[k, n_features]
+            loss_sum += sw * scores_loss(scores, targets, i, dscores, codes, hyper)
+            if not math.isfinite(loss_sum):
+                return loss_sum, t, STATUS_DIVERGED
+            for k in range(params.shape[0]):
+                a = sw * dscores[k]
+                if a != 0.0:
+                    row_axpy(rows, i, a, grad, k)
+                    grad[k, n_features] += a
+        t += 1
+        if normalized:
+            note_mean_norm(m1, norm / (stop - start), t)
+        scale = 1.0 / (stop - start)
+        if clip_norm > 0.0:
+            sq = 0.0
+            for k in range(params.shape[0]):
+                for q in range(n_touched):
+                    sq += grad[k, touched[q]] * grad[k, touched[q]]
+                if fit_intercept:
+                    sq += grad[k, n_features] * grad[k, n_features]
+            gnorm = math.sqrt(sq) * scale
+            if gnorm > clip_norm:
+                scale *= clip_norm / gnorm
+        lr = learning_rate_at(t, codes, hyper)
+        if normalized:
+            lr *= normalized_rate(m1)
+        bias1, bias2 = bias_corrections(t, codes, hyper)
+        for k in range(params.shape[0]):
+            for q in range(n_touched):
+                j = touched[q]
+                params[k, j], m1[k, j], m2[k, j] = update_coordinate(
+                    params[k, j], grad[k, j] * scale, m1[k, j], m2[k, j], True, lr, bias1,
+                    bias2, codes, hyper)
+                grad[k, j] = 0.0
+            if fit_intercept:
+                b = n_features
+                params[k, b], m1_b, m2[k, b] = update_coordinate(
+                    params[k, b], grad[k, b] * scale, 1.0 if normalized else m1[k, b],
+                    m2[k, b], False, lr, bias1, bias2, codes, hyper)
+                if not normalized:
+                    m1[k, b] = m1_b
+            grad[k, n_features] = 0.0
+        for q in range(n_touched):
+            last[touched[q]] = t
+    lr = learning_rate_at(t, codes, hyper)
+    if normalized:
+        lr *= normalized_rate(m1)
+    bias1, bias2 = bias_corrections(t, codes, hyper)
+    for j in range(n_features):
+        if last[j] < t:
+            lazy_catch_up(params, m1, m2, j, t - last[j], lr, bias1, bias2, powers, codes,
+                          hyper)
     if not params_finite(params):
         return loss_sum, t, STATUS_DIVERGED
     return loss_sum, t, STATUS_OK
