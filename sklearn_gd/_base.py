@@ -898,15 +898,15 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         dask-ml's convention: an estimator given Dask arrays works on them
         rather than gathering them into memory. That is the case for a Dask
-        array X with what ``fit_dask`` supports: ``solver="batch"`` with a
-        first-order optimizer other than "normalized", a built-in loss, no early
-        stopping, no scikit-learn callbacks. Anything else gathers X into memory, as before
+        array X with what ``fit_dask`` supports: ``solver="batch"`` with an
+        optimizer other than "normalized", a built-in loss, no early stopping,
+        no scikit-learn callbacks. Anything else gathers X into memory, as before
         (to keep a stream on the workers, pass its chunks to ``partial_fit``
         with ``dask_ml.wrappers.Incremental``).
         """
         return (is_dask_array(X) and self.solver == "batch"
                 and not isinstance(self.loss, CustomLoss)
-                and self.optimizer not in ("lbfgs", "normalized")
+                and self.optimizer != "normalized"
                 and not self.early_stopping and not getattr(self, "_skl_callbacks", None))
 
     def _fit_dask(self, X, y, sample_weight, coef_init, intercept_init):
@@ -1168,8 +1168,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                                     sample_weight, max_tasks)
         try:
             if self.optimizer == "lbfgs":
-                curve, n_epochs = fit_lbfgs(self, rows, targets, sample_weight, state,
-                                            self.max_iter, callbacks)
+                gradient_factory = functools.partial(
+                    FullGradient, rows, targets, sample_weight, state.params,
+                    n_jobs=self.n_jobs, loops=self._loops())
+                curve, n_epochs = fit_lbfgs(self, gradient_factory, rows.n_samples,
+                                            column_mean_squares(rows, sample_weight),
+                                            state, self.max_iter, callbacks)
             else:
                 curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state,
                                                    self.max_iter, validation=validation,

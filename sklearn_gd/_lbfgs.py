@@ -10,18 +10,21 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
-from ._batch import BlockGradient
 from ._convergence import Convergence, feature_scales, residual_norm
 from ._kernels import loops as K
-from ._step_size import column_mean_squares
 from ._warnings import warn
 
 
-def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callbacks):
+def fit_lbfgs(estimator, gradient_factory, n, column_mean_squares, state, max_iter,
+              callbacks):
     """Minimise the smooth objective from ``state.params``; returns (curve, n_iter).
 
-    ``sample_weight`` is scaled to mean 1, so the objective is
-    ``sum(w_i loss_i) / n + l2 / 2 ||W||^2``. L-BFGS stops on the certificate
+    ``gradient_factory(codes, hyper)`` gives ``params -> (weighted loss sum,
+    gradient sum)`` over all rows (``_batch.FullGradient`` in memory, the
+    workers' sums on Dask); the weights are scaled to mean 1 over the ``n``
+    rows, so the objective is ``sum(w_i loss_i) / n + l2 / 2 ||W||^2``.
+    ``column_mean_squares`` are the rows' weighted column mean squares (the
+    certificate's scales). L-BFGS stops on the certificate
     the other solvers use (``_convergence``): the optimality residual, in the
     columns' scales, at most ``tol`` times its value at the start (at the
     all-zero model for a warm start), checked after each iteration from the
@@ -33,18 +36,18 @@ def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callback
     params = state.params
     shape = params.shape
     codes, hyper = estimator._kernel_config(shape[0], 0.0)
-    gradient = BlockGradient(rows, targets, sample_weight, params, codes, hyper,
-                             estimator.n_jobs, estimator._loops())
+    gradient = gradient_factory(codes, hyper)
     l2 = float(hyper[K.H_L2])
-    n = float(rows.n_samples)
+    n = float(n)
     fit_intercept = bool(codes[K.C_FIT_INTERCEPT])
 
     last = {}  # the latest evaluation: L-BFGS's iterate is one of its trial points
 
     def objective(theta):
         params[...] = theta.reshape(shape)
-        value = gradient() / n
-        grad = gradient.grads.sum(axis=0, dtype=np.float64) / n
+        loss_sum, grad_sum = gradient(params)
+        value = float(loss_sum) / n
+        grad = np.asarray(grad_sum, dtype=np.float64) / n
         coef = params[:, :-1].astype(np.float64)
         value += 0.5 * l2 * float(np.sum(coef * coef))
         grad[:, :-1] += l2 * coef
@@ -57,7 +60,7 @@ def fit_lbfgs(estimator, rows, targets, sample_weight, state, max_iter, callback
     x0 = params.astype(np.float64).ravel()
     scales = start = None
     if tol is not None:
-        scales = feature_scales(column_mean_squares(rows, sample_weight))
+        scales = feature_scales(column_mean_squares)
         warm = bool(np.any(x0 != 0.0))
         objective(np.zeros_like(x0) if warm else x0)
         start = residual_norm(last["grad"], last["theta"].reshape(shape), 0.0,

@@ -25,7 +25,9 @@ which worker finishes first), and the client applies the optimizer step with
 ``fit`` on the same data up to floating-point rounding. The statistics of the
 whole data set that ``fit`` needs (classes, weight totals, and for
 ``eta0="auto"`` the weighted Gram matrix behind the step size) are computed on
-the workers too.
+the workers too. ``optimizer="lbfgs"`` drives SciPy's L-BFGS on the client
+with the same workers' sums, one round trip per evaluation, and stops on the
+same certificate as ``fit``'s L-BFGS.
 
 It runs on whatever Dask scheduler is current: the distributed ``Client`` if
 one exists, else Dask's local threads. ``persist=False`` recomputes the chunks
@@ -33,8 +35,8 @@ from their source in every step, for data that does not fit in the cluster's
 memory (slow, but it works).
 
 Not supported: the "minibatch" and "stochastic" solvers (stream chunks through
-``partial_fit`` with ``dask_ml.wrappers.Incremental`` instead), ``optimizer=
-"lbfgs"`` and ``optimizer="normalized"``, ``early_stopping``, the scikit-learn
+``partial_fit`` with ``dask_ml.wrappers.Incremental`` instead),
+``optimizer="normalized"``, a ``CustomLoss``, ``early_stopping``, the scikit-learn
 callbacks, and ``eta0="auto"`` for the plain, momentum and Nesterov updates
 beyond 4096 features (pass a number).
 """
@@ -58,8 +60,10 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ._base import BaseGD, _Rows, _top_eigenvalue, check_n_features, restore_state
 from ._batch import NO_STEP_SCALES
+from ._callbacks import NoCallbacks
 from ._custom_loss import CustomLoss
 from ._kernels import loops as K
+from ._lbfgs import fit_lbfgs
 
 __all__ = ["fit_dask"]
 
@@ -149,8 +153,6 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     if est.solver != "batch":
         problems.append(f"solver={est.solver!r} (stream chunks through partial_fit with "
                         "dask_ml.wrappers.Incremental instead)")
-    if est.optimizer == "lbfgs":
-        problems.append("optimizer='lbfgs'")
     if est.optimizer == "normalized":
         # Its per-feature scales need a pass over the rows before the first
         # step (BatchEpoch makes it), which has no distributed version here.
@@ -259,6 +261,20 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     coef_init, intercept_init = est._warm_start_init(coef_init, intercept_init, n_features)
     state = est._fresh_state(n_outputs, n_features, dtype, coef_init, intercept_init)
     gradient = _DaskGradient(X, targets, weights, split_every)
+
+    def gradient_factory(codes, hyper):
+        return lambda params: gradient(np.ascontiguousarray(params, dtype=dtype), codes,
+                                       hyper)
+
+    if est.optimizer == "lbfgs":
+        # The fewest passes, each one round trip: SciPy's L-BFGS on the workers' sums.
+        est.preconditioner_ = None
+        est.eta0_ = est._resolve_eta0(None, None, n_outputs)
+        state.eta = None
+        curve, n_iter = fit_lbfgs(est, gradient_factory, unit_total,
+                                  stats["column_squares"] / total, state, est.max_iter,
+                                  NoCallbacks())
+        return _finish(est, state, curve, n_iter, n_features, columns)
     est.preconditioner_ = est._resolve_preconditioner(stats["column_squares"] / total,
                                                       n_outputs)
     if needs_data:
@@ -288,15 +304,16 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
                                restart=est._momentum_restart(state, hyper),
                                step_scales=est._kernel_step_scales())
 
-    def gradient_factory(codes, hyper):
-        return lambda params: gradient(np.ascontiguousarray(params, dtype=dtype), codes,
-                                       hyper)
-
     curve, n_epochs = est._run_epochs(gradient, None, None, state, est.max_iter,
                                       epoch_factory=epoch_factory, reference=reference,
                                       total_weight=unit_total,
                                       gradient_factory=gradient_factory,
                                       column_mean_squares=stats["column_squares"] / total)
+    return _finish(est, state, curve, n_epochs, n_features, columns)
+
+
+def _finish(est, state, curve, n_epochs, n_features, columns):
+    """Set the fitted attributes from the trained state, as ``fit`` does."""
     est._commit_state(state)
     est.loss_curve_ = curve
     est.n_iter_ = n_epochs
