@@ -1191,8 +1191,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         Falls back to a plain random split when the held-out share is too small
         to contain every class, rather than refusing to train.
         """
-        # Imported here: sklearn.model_selection adds ~65 ms to `import sklearn_gd`,
-        # and only early stopping needs it.
+        # Imported here: sklearn.model_selection adds noticeably to
+        # `import sklearn_gd`, and only early stopping needs it.
         from sklearn.model_selection import train_test_split
 
         idx = np.arange(y.shape[0])
@@ -1281,8 +1281,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         Nothing writes into sample weights once they are validated (the
         kernels and the drivers only read them; ``_unit_mean`` never scales
-        in place), so one array serves every chunk of a stream. Making it each
-        time cost about 1 us of a ~37 us call on 10 rows.
+        in place), so one array serves every chunk of a stream; making it each
+        time was a few per cent of a call on 10 rows.
         """
         weights, _ = _kept_buffers(self, "_unit_weight_cache", (n_samples, dtype),
                                    lambda: np.ones(n_samples, dtype=dtype))
@@ -1292,9 +1292,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """Buffers of ``_stream_epoch``, kept from call to call for chunks of one shape.
 
         (scores, dscores, a zeroed buffer like ``params``, a gradient buffer
-        like it, an order of ``n_samples``). Allocating them took 1-2 us of a
-        ~37 us call on 10-row chunks. The zeroed buffer is zeroed again each time: the
-        mini-batch loop leaves its last gradient in it.
+        like it, an order of ``n_samples``); allocating them was a few per cent
+        of a call on 10-row chunks. The zeroed buffer is zeroed again each time:
+        the mini-batch loop leaves its last gradient in it.
         """
         # The order starts as the identity, which unshuffled epochs keep.
         buffers, kept = _kept_buffers(

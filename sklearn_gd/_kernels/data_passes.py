@@ -60,9 +60,9 @@ def encode_labels(y, classes, multinomial, targets):
 def column_sq_sums(rows, n_samples, out):
     """out[j] = sum over the n_samples rows of x_ij ** 2 (dense or CSR; float64 ``out``).
 
-    One pass over the stored values: for CSR data ``np.bincount`` with
-    weights took 95 ms on 5 million non-zeros, and ``np.einsum`` 23 ms on
-    200,000 x 100 dense rows.
+    One pass over the stored values, faster than ``np.bincount`` with weights
+    on CSR data and ``np.einsum`` on dense rows (docs/benchmarks.md, "Behind
+    the code").
     """
     out[:] = 0.0
     for i in range(n_samples):

@@ -220,8 +220,8 @@ def prefetch_sample(rows, targets, sample_weight, i):
 
     In a shuffled epoch the target and the weight are random reads too, and
     they sit on the update's dependency chain: prefetching them as well cut a
-    shuffled SGD epoch on 200,000 x 100 float64 from 39 to 29 ms (hinge) and
-    from 50 to 33 ms (log loss).
+    shuffled SGD epoch by a quarter to a third (docs/benchmarks.md, "Behind
+    the code").
     """
     prefetch_row(rows, i)
     prefetch_array_item(targets, i * targets.shape[1])

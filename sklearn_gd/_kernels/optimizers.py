@@ -94,8 +94,8 @@ def optimizer_step(code, w, g, m1, m2, lr, momentum, beta_1, beta_2, eps, bias1,
 
 
 # Not a branch of optimizer_step: one more branch there made LLVM stop inlining
-# it into the loops, and a stochastic epoch of every other optimizer took 2.3x
-# as long (Adagrad on 100,000 x 20 rows: 32 -> 74 ms).
+# it into the loops, and a stochastic epoch of every other optimizer took more
+# than twice as long (docs/benchmarks.md, "Behind the code").
 @kernel()
 def normalized_step(w, g, scale, m2, lr):
     """NAG's step: (new weight, new sum of squared gradients, effective step).

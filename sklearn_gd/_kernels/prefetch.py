@@ -2,8 +2,8 @@
 
 Shuffled SGD epochs are bound by the latency of fetching rows in random order,
 not by arithmetic: asking for the row needed a few samples ahead hides much of
-that latency (a shuffled epoch over 200,000 x 100 float64 went from 117 to
-80 ms). Numba has no prefetch, so this exposes LLVM's intrinsic; the row-level
+that latency (about a third of a shuffled epoch; docs/benchmarks.md, "Behind
+the code"). Numba has no prefetch, so this exposes LLVM's intrinsic; the row-level
 helper is ``rows.prefetch_row``.
 """
 
@@ -13,10 +13,9 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 # How many samples ahead to prefetch: far enough to cover the memory latency,
-# near enough that the row is still cached when used. On 200,000 x 100 float64
-# (shuffled, hinge) 16 first beat 8 (SGD 54 -> 36 ms, mini-batch 47 -> 29 ms);
-# once the row helpers were inlined, 8 or 16 rows ahead and an L1 or L2 hint
-# all measured within noise (40-49 ms), and 32 was no better.
+# near enough that the row is still cached when used. 16 first beat 8; once the
+# row helpers were inlined, 8 or 16 rows ahead and an L1 or L2 hint measured
+# within noise, and 32 was no better (docs/benchmarks.md, "Behind the code").
 PREFETCH_DISTANCE = 16
 
 

@@ -293,8 +293,9 @@ def _row_add_squares(rows, i, out):
 @overload(row_update_scales, jit_options=_OPTIONS, inline="always")
 def _row_update_scales(rows, i, params, scales):
     # The body is written out in both versions: as a shared helper (a
-    # register_jitable function taking the arrays) it was not inlined, and
-    # the calls made a pass over 100,000 x 20 rows take 123 ms instead of 4.
+    # register_jitable function taking the arrays) it was not inlined, and the
+    # calls made a pass some thirty times slower (docs/benchmarks.md, "Behind
+    # the code").
     if _is_dense(rows):
         def dense(rows, i, params, scales):
             acc = 0.0
