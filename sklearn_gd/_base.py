@@ -1066,14 +1066,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         work = np.zeros_like(params)
         order = np.arange(n, dtype=np.int64)
         loops = self._loops()
-        if loops.lazy_updates(codes, rows.is_sparse):
+        if loops.lazy_updates(codes, rows.is_sparse, self.solver == "stochastic"):
             batch = int(self._batch_rows(n))
 
             def epoch_fn(epoch, t):
                 return loops.lazy_minibatch_epoch(X, targets, sample_weight,
                                                   self._epoch_order(order, epoch), batch,
                                                   params, m1, m2, work, scores, dscores,
-                                                  int(t), codes, hyper)
+                                                  step_scales, int(t), codes, hyper)
             return epoch_fn
         if self.solver == "stochastic":
             sgd_epoch = loops.sgd_epoch_kernel(codes, hyper)
@@ -1335,10 +1335,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         scores, dscores, work, check_grad, order = self._stream_scratch(n, params)
         order = self._epoch_order(order, epoch)
         loops = self._loops()
-        if loops.lazy_updates(codes, rows.is_sparse):
+        if loops.lazy_updates(codes, rows.is_sparse, self.solver == "stochastic"):
             loss_sum, t, status = loops.lazy_minibatch_epoch(
                 rows.data, targets, sample_weight, order, int(self._batch_rows(n)), params,
-                m1, m2, work, scores, dscores, int(state.t), codes, hyper)
+                m1, m2, work, scores, dscores, self._kernel_step_scales(), int(state.t),
+                codes, hyper)
         elif self.solver == "stochastic":
             loss_sum, t, status = loops.sgd_epoch_kernel(codes, hyper)(
                 rows.data, targets, sample_weight, order, params, m1, m2,

@@ -16,6 +16,7 @@ from sklearn_gd import GDClassifier, GDRegressor
 from sklearn_gd._kernels import loops as K
 
 ADAPTIVE = ("adagrad", "rmsprop", "adam", "adamw", "normalized")
+LAZY = ("sgd", "momentum", "nesterov", *ADAPTIVE)
 
 
 def _sparse_problem(seed=0, n=300, n_features=40, density=0.2):
@@ -46,8 +47,24 @@ def test_without_a_penalty_the_lazy_steps_are_the_dense_steps(solver, optimizer,
     assert_allclose(lazy.intercept_, dense.intercept_, rtol=rtol, atol=1e-14)
 
 
+@pytest.mark.parametrize("optimizer, penalty, rtol", [
+    ("sgd", "l2", 1e-10), ("sgd", None, 1e-12), ("momentum", None, 1e-10),
+    ("nesterov", None, 1e-10)])
+def test_plain_and_momentum_minibatch_steps_are_the_dense_steps(optimizer, penalty, rtol):
+    # Zero-gradient steps in closed form: the L2 shrink (1 - lr_j l2)**k at the
+    # epoch's rate, the velocity's geometric decay and the moves it makes; the
+    # preconditioner's per-column rates ("auto") included.
+    X, Xs, y = _sparse_problem(seed=3)
+    params = dict(solver="minibatch", optimizer=optimizer, penalty=penalty, alpha=1e-2,
+                  batch_size=16, max_iter=20, tol=None, random_state=0)
+    dense, lazy = _pair(params, X, Xs, y)
+    assert lazy.preconditioner_ is not None
+    assert_allclose(lazy.coef_, dense.coef_, rtol=rtol, atol=1e-13)
+    assert_allclose(lazy.intercept_, dense.intercept_, rtol=rtol, atol=1e-13)
+
+
 @pytest.mark.parametrize("solver", ["stochastic", "minibatch"])
-@pytest.mark.parametrize("optimizer", ADAPTIVE)
+@pytest.mark.parametrize("optimizer", LAZY)
 @pytest.mark.parametrize("penalty", [None, "l2", "l1"])
 def test_the_lazy_steps_stay_close_to_the_dense_steps(solver, optimizer, penalty):
     # Approximations (Adam's momentum between touches, the L2 shrink and the L1
@@ -82,14 +99,21 @@ def test_multi_output_partial_fit_and_regression_take_the_lazy_loop(monkeypatch)
     for chunk in np.array_split(np.arange(Xs.shape[0]), 3):
         est.partial_fit(Xs[chunk], X[chunk, 0])
     assert calls == [8, 8, 8]
-    # Dense rows, averaging and the plain steps keep their loops.
+    calls.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        GDClassifier(solver="minibatch", batch_size=8, max_iter=1).fit(Xs, y)
+        GDClassifier(solver="minibatch", optimizer="nesterov", batch_size=4,
+                     max_iter=1).fit(Xs, y)
+    assert calls == [8, 4]
+    # Dense rows, averaging and plain stochastic SGD keep their loops.
     calls.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         GDClassifier(optimizer="adam", solver="stochastic", max_iter=2).fit(X, y)
         GDClassifier(optimizer="adam", solver="stochastic", average=True,
                      max_iter=2).fit(Xs, y)
-        GDClassifier(solver="minibatch", max_iter=2).fit(Xs, y)
+        GDClassifier(solver="stochastic", max_iter=2).fit(Xs, y)  # scaled_sgd_epoch
     assert calls == []
 
 
@@ -106,7 +130,7 @@ def test_adams_catch_up_sums_the_moves_of_its_decaying_momentum():
     for _ in range(skipped):
         m, s = 0.9 * m, 0.999 * s
         w -= lr * m / (np.sqrt(s) + 1e-12)
-    powers = K.lazy_powers(skipped, hyper)
+    powers = K.lazy_powers(skipped, codes, hyper)
     K.lazy_catch_up(params, m1, m2, 0, skipped, lr, 1.0, 1.0, powers, codes, hyper)
     assert m1[0, 0] == pytest.approx(m, rel=1e-12)
     assert m2[0, 0] == pytest.approx(s, rel=1e-12)

@@ -673,22 +673,28 @@ def minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1,
 
 
 # ------------------------------------------------------ lazy sparse steps
-# The adaptive optimizers move every coordinate at every step (their moments
-# decay, the L2 term is a gradient), so on CSR rows a dense step costs
+# A step moves every coordinate (the L2 term is a gradient, moments and
+# velocities decay), so on CSR rows a dense step costs
 # n_features where the rows have a few non-zeros. The lazy loop updates only
 # the columns a step's rows touch and brings a column up to date when a row next
 # touches it, and every column at the end of the loop (see ``lazy_catch_up``
 # for what is exact), as TensorFlow's LazyAdam and Vowpal Wabbit do.
-LAZY_OPTIMIZERS = (OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAM, OPT_ADAMW, OPT_NORMALIZED)
+LAZY_OPTIMIZERS = (OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAM,
+                   OPT_ADAMW, OPT_NORMALIZED)
 
 
-def lazy_updates(codes, sparse):
+def lazy_updates(codes, sparse, one_sample):
     """Whether the loops take :func:`lazy_minibatch_epoch` for these rows and this config.
 
-    CSR rows, an adaptive optimizer, no averaging (the dense average of the
-    weights after every update would cost n_features per step anyway).
+    CSR rows, no averaging (the dense average of the weights after every
+    update would cost n_features per step anyway), and not plain SGD one
+    sample at a time, which :func:`scaled_sgd_epoch` already makes in
+    O(non-zeros) exactly (or :func:`sgd_epoch` with clipping).
     """
-    return bool(sparse) and codes[C_OPTIMIZER] in LAZY_OPTIMIZERS and codes[C_AVERAGE] == 0
+    opt = codes[C_OPTIMIZER]
+    if one_sample and opt == OPT_SGD:
+        return False
+    return bool(sparse) and opt in LAZY_OPTIMIZERS and codes[C_AVERAGE] == 0
 
 
 @_inline
@@ -708,16 +714,24 @@ def unit_step(opt, scale, m2, lr, bias1, bias2, eps):
 
 
 @_jit
-def lazy_powers(n_steps, hyper):
-    """Rows ``beta_1**k``, ``beta_2**k`` and ``sum_{i=1..k} (beta_1 / sqrt(beta_2))**i``.
+def lazy_powers(n_steps, codes, hyper):
+    """Rows ``a**k``, ``b**k`` and ``sum_{i=1..k} r**i`` of the optimizer's decays.
 
+    Adam(W) and RMSprop: ``a = beta_1``, ``b = beta_2``, ``r = beta_1 /
+    sqrt(beta_2)``; heavy ball and Nesterov: ``a = r = momentum``, ``b = 1``.
     For k up to ``n_steps``, the most steps a column can fall behind in one
     call of the lazy loop: tabled once, a catch-up reads them instead of
     computing three powers.
     """
-    beta_1 = hyper[H_BETA_1]
-    beta_2 = hyper[H_BETA_2]
-    ratio = beta_1 / math.sqrt(beta_2) if beta_2 > 0.0 else 0.0
+    opt = codes[C_OPTIMIZER]
+    if opt == OPT_MOMENTUM or opt == OPT_NESTEROV:
+        beta_1 = hyper[H_MOMENTUM]
+        beta_2 = 1.0
+        ratio = beta_1
+    else:
+        beta_1 = hyper[H_BETA_1]
+        beta_2 = hyper[H_BETA_2]
+        ratio = beta_1 / math.sqrt(beta_2) if beta_2 > 0.0 else 0.0
     powers = np.empty((3, n_steps + 1))
     powers[0, 0] = 1.0
     powers[1, 0] = 1.0
@@ -735,33 +749,52 @@ def lazy_powers(n_steps, hyper):
 def lazy_catch_up(params, m1, m2, j, skipped, lr, bias1, bias2, powers, codes, hyper):
     """Column j of every output through ``skipped`` steps in which its loss gradient was 0.
 
-    Exact: the moments' decays (RMSprop's and Adam's ``beta**skipped``; Adagrad
-    and "normalized" keep theirs), AdamW's decoupled decay at a constant rate,
-    and, without a penalty, the weight of Adagrad, RMSprop and "normalized",
-    which a zero gradient leaves where it is. Approximate: Adam's momentum
+    ``lr`` is the column's rate (the preconditioner's scale included).
+
+    Exact: the moments' decays (RMSprop's and Adam's ``beta**skipped``, the
+    velocity's ``momentum**skipped``; Adagrad and "normalized" keep theirs),
+    AdamW's decoupled decay and plain SGD's L2 shrink at a constant rate, and,
+    without a penalty, the weight of Adagrad, RMSprop and "normalized", which a
+    zero gradient leaves where it is, and of heavy ball and Nesterov, whose
+    velocity moves it on by ``lr * v * sum_{i=1..skipped} momentum**i`` (Nesterov:
+    times ``momentum`` once more). Approximate: Adam's momentum
     keeps moving the weight while its first moment decays; the moves sum to
     ``step * m1 * sum_{i=1..skipped} (beta_1 / sqrt(beta_2))**i`` when the
     bias corrections are those of the current step and ``optimizer_epsilon``
     shrinks with the second moment (LazyAdam leaves this move out; it was
     half the progress of a stochastic fit). The L2 term is a shrink by the
     coordinate's current unit step, ``(1 - step * l2)**skipped``, its squares
-    left out of the moments; the L1 soft threshold is by
-    ``skipped * step * l1``; a per-update schedule's rate is the current one.
+    left out of the moments (for heavy ball and Nesterov the step is
+    ``lr / (1 - momentum)``, the velocity's steady state, as their L1 step
+    takes); the L1 soft threshold is by ``skipped * step * l1``, after the
+    shrink; a per-update schedule's rate is the current one.
     """
     opt = codes[C_OPTIMIZER]
     l2 = hyper[H_L2]
     l1 = hyper[H_L1]
     adam = opt == OPT_ADAM or opt == OPT_ADAMW
+    heavy = opt == OPT_MOMENTUM or opt == OPT_NESTEROV
+    momentum = hyper[H_MOMENTUM]
     for k in range(params.shape[0]):
         w = params[k, j]
-        if adam:
+        if heavy:
+            drift = lr * m1[k, j] * powers[2, skipped]
+            w -= momentum * drift if opt == OPT_NESTEROV else drift
+            m1[k, j] *= powers[0, skipped]
+        elif adam:
             w -= unit_step(opt, 0.0, m2[k, j], lr, bias1, bias2, hyper[H_OPT_EPSILON]) \
                 * m1[k, j] * powers[2, skipped]
             m1[k, j] *= powers[0, skipped]
             m2[k, j] *= powers[1, skipped]
         elif opt == OPT_RMSPROP:
             m2[k, j] *= powers[1, skipped]
-        step = unit_step(opt, m1[k, j], m2[k, j], lr, bias1, bias2, hyper[H_OPT_EPSILON])
+        if opt == OPT_SGD:
+            step = lr
+        elif heavy:
+            step = lr / (1.0 - momentum)
+        else:
+            step = unit_step(opt, m1[k, j], m2[k, j], lr, bias1, bias2,
+                             hyper[H_OPT_EPSILON])
         if opt == OPT_ADAMW:
             if l2 > 0.0:
                 w *= max(1.0 - lr * l2, 0.0) ** skipped
@@ -780,15 +813,17 @@ def lazy_catch_up(params, m1, m2, j, skipped, lr, bias1, bias2, powers, codes, h
 
 @_jit
 def lazy_minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1, m2,
-                         grad, scores, dscores, t, codes, hyper):
+                         grad, scores, dscores, step_scales, t, codes, hyper):
     """:func:`minibatch_epoch` on CSR rows, each step in O(non-zeros of its rows).
 
     ``batch_size`` 1 is the stochastic loop. A column's weight and moments are
     brought up to date (:func:`lazy_catch_up`) before a row reads them, and
     every column's at the end, so the weights returned are those of the last
-    step. ``grad`` is a zeroed buffer shaped like ``params``, left zeroed.
-    Without a penalty, Adagrad and "normalized" make the dense loop's steps
-    exactly, and RMSprop to rounding.
+    step. ``grad`` is a zeroed buffer shaped like ``params``, left zeroed;
+    ``step_scales`` as in :func:`apply_gradient`. Without a penalty Adagrad
+    and "normalized" make the dense loop's steps exactly, RMSprop, heavy ball
+    and Nesterov to rounding, and so does plain SGD with L2 at a per-epoch
+    rate.
     """
     data, indices, indptr = rows
     n = order.shape[0]
@@ -802,7 +837,8 @@ def lazy_minibatch_epoch(rows, targets, sample_weight, order, batch_size, params
     last = np.full(n_features, t, dtype=np.int64)
     listed = np.full(n_features, -1, dtype=np.int64)
     touched = np.empty(n_features, dtype=np.int64)
-    powers = lazy_powers((n + batch_size - 1) // batch_size, hyper)
+    powers = lazy_powers((n + batch_size - 1) // batch_size, codes, hyper)
+    scaled = step_scales.shape[0] > 0
     loss_sum = 0.0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
@@ -825,7 +861,8 @@ def lazy_minibatch_epoch(rows, targets, sample_weight, order, batch_size, params
                     touched[n_touched] = j
                     n_touched += 1
                     if last[j] < t:
-                        lazy_catch_up(params, m1, m2, j, t - last[j], lr, bias1, bias2,
+                        lazy_catch_up(params, m1, m2, j, t - last[j],
+                                      lr * step_scales[j] if scaled else lr, bias1, bias2,
                                       powers, codes, hyper)
                         last[j] = t
             if normalized:
@@ -862,14 +899,15 @@ def lazy_minibatch_epoch(rows, targets, sample_weight, order, batch_size, params
             for q in range(n_touched):
                 j = touched[q]
                 params[k, j], m1[k, j], m2[k, j] = update_coordinate(
-                    params[k, j], grad[k, j] * scale, m1[k, j], m2[k, j], True, lr, bias1,
-                    bias2, codes, hyper)
+                    params[k, j], grad[k, j] * scale, m1[k, j], m2[k, j], True,
+                    lr * step_scales[j] if scaled else lr, bias1, bias2, codes, hyper)
                 grad[k, j] = 0.0
             if fit_intercept:
                 b = n_features
                 params[k, b], m1_b, m2[k, b] = update_coordinate(
                     params[k, b], grad[k, b] * scale, 1.0 if normalized else m1[k, b],
-                    m2[k, b], False, lr, bias1, bias2, codes, hyper)
+                    m2[k, b], False, lr * step_scales[b] if scaled else lr, bias1, bias2,
+                    codes, hyper)
                 if not normalized:
                     m1[k, b] = m1_b
             grad[k, n_features] = 0.0
@@ -881,8 +919,8 @@ def lazy_minibatch_epoch(rows, targets, sample_weight, order, batch_size, params
     bias1, bias2 = bias_corrections(t, codes, hyper)
     for j in range(n_features):
         if last[j] < t:
-            lazy_catch_up(params, m1, m2, j, t - last[j], lr, bias1, bias2, powers, codes,
-                          hyper)
+            lazy_catch_up(params, m1, m2, j, t - last[j], lr * step_scales[j] if scaled else lr,
+                          bias1, bias2, powers, codes, hyper)
     if not params_finite(params):
         return loss_sum, t, STATUS_DIVERGED
     return loss_sum, t, STATUS_OK
