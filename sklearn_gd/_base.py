@@ -548,11 +548,15 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """Whether the steps take the diagonal preconditioner (``precondition``).
 
         "auto": for the plain, momentum and Nesterov steps of the batch and
-        mini-batch loops when ``eta0="auto"`` sets their rate; a numeric
-        ``eta0`` keeps its meaning as the step of every coordinate.
+        mini-batch loops when ``eta0="auto"`` sets their rate (a numeric
+        ``eta0`` keeps its meaning as the step of every coordinate), and for
+        L-BFGS's variables (see ``_lbfgs``).
         """
-        if self.precondition is None or self.solver == "stochastic" \
-                or self.optimizer not in _PRECONDITIONED:
+        if self.precondition is None:
+            return False
+        if self.optimizer == "lbfgs":
+            return True
+        if self.solver == "stochastic" or self.optimizer not in _PRECONDITIONED:
             return False
         return self.precondition == "diagonal" or self.eta0 == "auto"
 
@@ -667,11 +671,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             )
         if self.learning_rate in PASSIVE_AGGRESSIVE:
             self._check_passive_aggressive()
-        if self.precondition == "diagonal" and (self.solver == "stochastic"
-                                                or self.optimizer not in _PRECONDITIONED):
+        if self.precondition == "diagonal" and self.optimizer != "lbfgs" and (
+                self.solver == "stochastic" or self.optimizer not in _PRECONDITIONED):
             raise ValueError(
                 "precondition='diagonal' is supported by optimizer='sgd', 'momentum' and "
-                "'nesterov' with solver='batch' or 'minibatch', got "
+                "'nesterov' with solver='batch' or 'minibatch', and by optimizer='lbfgs', "
+                "got "
                 f"optimizer={self.optimizer!r}, solver={self.solver!r}. Set "
                 "precondition='auto' or None."
             )
@@ -1173,7 +1178,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     n_jobs=self.n_jobs, loops=self._loops())
                 curve, n_epochs = fit_lbfgs(self, gradient_factory, rows.n_samples,
                                             column_mean_squares(rows, sample_weight),
-                                            state, self.max_iter, callbacks)
+                                            state, self.max_iter, callbacks,
+                                            self.preconditioner_)
             else:
                 curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state,
                                                    self.max_iter, validation=validation,

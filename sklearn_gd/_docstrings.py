@@ -113,9 +113,14 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         preconditioned problem. Descent then no longer crawls along columns
         of small scale: the number of epochs depends on how correlated the
         columns are, not on their units. The objective and its optimum are
-        unchanged. "auto" uses it when ``eta0="auto"`` (a numeric ``eta0``
-        keeps its meaning, the step of every coordinate) and never for the
-        other optimizers or ``solver="stochastic"``; None never uses it.
+        unchanged. For ``optimizer="lbfgs"`` it is a change of variables,
+        ``theta_j / sqrt(p_j)``, so that L-BFGS's first guess of the inverse
+        Hessian (a multiple of the identity) fits columns of any scale: on
+        one-hot and TF-IDF columns of very different frequencies it cuts the
+        iterations several-fold. "auto" uses it for L-BFGS and, when
+        ``eta0="auto"``, for the plain, momentum and Nesterov steps (a numeric
+        ``eta0`` keeps its meaning, the step of every coordinate); never for
+        the other optimizers or ``solver="stochastic"``. None never uses it.
         ``partial_fit`` takes the scales of its first chunk and keeps them,
         as it does ``eta0_``.
 
@@ -291,7 +296,8 @@ n_iter_ : int
     preconditioner_ : ndarray of shape (n_features + 1,) or None
         The diagonal preconditioner of the steps (see ``precondition``):
         coordinate ``j``'s step size is ``learning_rate_ * preconditioner_[j]``,
-        the intercept's last; None without one.
+        the intercept's last (for L-BFGS, its variables are the weights divided
+        by the square roots); None without one.
 
     learning_rate_ : float
         The step size the next epoch would start from (for the "adaptive"

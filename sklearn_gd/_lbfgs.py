@@ -16,7 +16,7 @@ from ._warnings import warn
 
 
 def fit_lbfgs(estimator, gradient_factory, n, column_mean_squares, state, max_iter,
-              callbacks):
+              callbacks, preconditioner=None):
     """Minimise the smooth objective from ``state.params``; returns (curve, n_iter).
 
     ``gradient_factory(codes, hyper)`` gives ``params -> (weighted loss sum,
@@ -32,6 +32,15 @@ def fit_lbfgs(estimator, gradient_factory, n, column_mean_squares, state, max_it
     "no further progress is possible" (its ``ftol`` near machine precision and
     failed line searches): stopping there without the certificate warns.
     ``tol=None`` runs ``max_iter`` iterations unless L-BFGS cannot improve.
+
+    ``preconditioner`` (``p``, one per coefficient and the intercept, see
+    ``_step_size.diagonal_preconditioner``) makes L-BFGS work on
+    ``theta_j / sqrt(p_j)``: the change of variables that gives the
+    objective's curvature bound a unit diagonal. L-BFGS starts every search
+    from a multiple of the identity, so on columns of very different scales
+    (one-hot categories of any frequency, TF-IDF terms) it otherwise spends
+    its first iterations, and its memory, learning the diagonal. The optimum
+    and the certificate are those of the unscaled objective.
     """
     params = state.params
     shape = params.shape
@@ -41,9 +50,15 @@ def fit_lbfgs(estimator, gradient_factory, n, column_mean_squares, state, max_it
     n = float(n)
     fit_intercept = bool(codes[K.C_FIT_INTERCEPT])
 
+    # L-BFGS sees x = theta * unscale; the gradient in x is grad / unscale.
+    unscale = np.ones(shape)
+    if preconditioner is not None:
+        unscale *= 1.0 / np.sqrt(np.asarray(preconditioner, dtype=np.float64))
+    unscale = unscale.ravel()
     last = {}  # the latest evaluation: L-BFGS's iterate is one of its trial points
 
-    def objective(theta):
+    def objective(x):
+        theta = x / unscale
         params[...] = theta.reshape(shape)
         loss_sum, grad_sum = gradient(params)
         value = float(loss_sum) / n
@@ -53,11 +68,11 @@ def fit_lbfgs(estimator, gradient_factory, n, column_mean_squares, state, max_it
         grad[:, :-1] += l2 * coef
         if not fit_intercept:
             grad[:, -1] = 0.0
-        last.update(theta=theta.copy(), grad=grad)
-        return value, grad.ravel()
+        last.update(theta=theta, grad=grad)
+        return value, grad.ravel() / unscale
 
     tol = estimator.tol
-    x0 = params.astype(np.float64).ravel()
+    x0 = params.astype(np.float64).ravel() * unscale
     scales = start = None
     if tol is not None:
         scales = feature_scales(column_mean_squares)
@@ -76,14 +91,15 @@ def fit_lbfgs(estimator, gradient_factory, n, column_mean_squares, state, max_it
     callbacks.begin_epoch(params)
 
     def record(intermediate_result):
+        theta = intermediate_result.x / unscale
         curve.append(float(intermediate_result.fun))
-        params[...] = intermediate_result.x.reshape(shape)
+        params[...] = theta.reshape(shape)
         callbacks.end_epoch(params)
         callbacks.begin_epoch(params)
         if estimator.verbose:
             print(f"-- Iteration {len(curve)}: objective {curve[-1]:.8g}")
         if tol is not None:
-            residual = residual_at(intermediate_result.x)
+            residual = residual_at(theta)
             if residual is not None and residual <= tol * start:
                 raise StopIteration
 
@@ -92,17 +108,18 @@ def fit_lbfgs(estimator, gradient_factory, n, column_mean_squares, state, max_it
         options={"maxiter": max_iter, "gtol": 0.0, "ftol": 64 * np.finfo(float).eps,
                  "maxls": 50},
     )
-    params[...] = result.x.reshape(shape)
+    theta = result.x / unscale
+    params[...] = theta.reshape(shape)
     callbacks.end_epoch(params)  # the iteration L-BFGS started but did not finish
     if not np.all(np.isfinite(params)) or not np.isfinite(result.fun):
         estimator._raise_divergence(0, float("nan"))
     if tol is None:
         state.convergence = Convergence(False, "none")
     else:
-        residual = residual_at(result.x)
+        residual = residual_at(theta)
         if residual is None:
             objective(result.x)
-            residual = residual_at(result.x)
+            residual = residual_at(theta)
         relative = residual / start if start else 0.0
         converged = relative <= tol
         state.convergence = Convergence(converged, "gradient", relative)

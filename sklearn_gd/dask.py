@@ -268,12 +268,13 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
 
     if est.optimizer == "lbfgs":
         # The fewest passes, each one round trip: SciPy's L-BFGS on the workers' sums.
-        est.preconditioner_ = None
+        est.preconditioner_ = est._resolve_preconditioner(stats["column_squares"] / total,
+                                                          n_outputs)
         est.eta0_ = est._resolve_eta0(None, None, n_outputs)
         state.eta = None
         curve, n_iter = fit_lbfgs(est, gradient_factory, unit_total,
                                   stats["column_squares"] / total, state, est.max_iter,
-                                  NoCallbacks())
+                                  NoCallbacks(), est.preconditioner_)
         return _finish(est, state, curve, n_iter, n_features, columns)
     est.preconditioner_ = est._resolve_preconditioner(stats["column_squares"] / total,
                                                       n_outputs)

@@ -337,9 +337,24 @@ def test_lbfgs_warns_when_it_stops_without_a_certificate():
     objective and used to report success with a model as good as the mean."""
     X, y = problem("well", "regression")
     with pytest.warns(ConvergenceWarning, match="L-BFGS stopped .* optimality residual"):
-        est = GDRegressor(optimizer="lbfgs").fit(X * 1e20, y)
+        est = GDRegressor(optimizer="lbfgs", precondition=None).fit(X * 1e20, y)
     assert not est.convergence_.converged
     assert est.convergence_.residual > est.tol
+
+
+def test_preconditioned_lbfgs_does_not_care_about_the_units():
+    """In the preconditioned variables the same 1e20-scaled columns are no problem: the
+    same number of iterations, a certificate, and the model of the unscaled fit (in the
+    units of each X; the L2 term, not scale-free, is negligible at 1e20)."""
+    X, y = problem("well", "regression")
+    plain = GDRegressor(optimizer="lbfgs").fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        scaled = GDRegressor(optimizer="lbfgs").fit(X * 1e20, y)
+    assert scaled.convergence_.converged
+    assert abs(scaled.n_iter_ - plain.n_iter_) <= 2
+    np.testing.assert_allclose(scaled.coef_ * 1e20, plain.coef_, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(scaled.intercept_, plain.intercept_, rtol=1e-4)
 
 
 def test_cutting_the_optimal_schedule_near_the_float_range():

@@ -92,8 +92,7 @@ def test_numeric_eta0_keeps_its_meaning_unless_asked():
     assert est.preconditioner_ is not None and est.convergence_.converged
 
 
-@pytest.mark.parametrize("params", [dict(solver="stochastic"), dict(optimizer="adam"),
-                                    dict(optimizer="lbfgs")])
+@pytest.mark.parametrize("params", [dict(solver="stochastic"), dict(optimizer="adam")])
 def test_diagonal_refuses_what_it_does_not_support(params):
     X, y = problem("well", "regression", n_samples=50, n_features=3)
     with pytest.raises(ValueError, match="precondition='diagonal' is supported by"):
@@ -101,7 +100,7 @@ def test_diagonal_refuses_what_it_does_not_support(params):
 
 
 @pytest.mark.parametrize("params", [dict(solver="stochastic"), dict(optimizer="adam"),
-                                    dict(optimizer="lbfgs"), dict(optimizer="normalized")])
+                                    dict(optimizer="normalized")])
 def test_auto_leaves_the_other_steps_alone(params):
     X, y = problem("well", "regression", n_samples=50, n_features=3)
     with warnings.catch_warnings():
@@ -131,3 +130,56 @@ def test_normalized_batch_rate_comes_from_the_data():
     est = GDRegressor(optimizer="normalized", solver="stochastic", max_iter=2, tol=None,
                       random_state=0).fit(X, y)
     assert est.eta0_ == 0.5  # one sample per step: Vowpal Wabbit's default
+
+
+def _uneven_one_hot(n_samples=3000, seed=0):
+    """One-hot rows of three categoricals whose levels have frequencies from 50 % to 0.1 %,
+    plus one numeric column of scale 30: the shape of real tabular data."""
+    import scipy.sparse as sp
+
+    rng = np.random.RandomState(seed)
+    blocks = []
+    for n_levels in (5, 40, 200):
+        p = np.geomspace(1.0, 1e-3, n_levels)
+        codes = rng.choice(n_levels, size=n_samples, p=p / p.sum())
+        blocks.append(sp.csr_matrix((np.ones(n_samples), (np.arange(n_samples), codes)),
+                                    shape=(n_samples, n_levels)))
+    numeric = sp.csr_matrix(30.0 * rng.standard_normal((n_samples, 1)))
+    X = sp.hstack(blocks + [numeric]).tocsr()
+    w = rng.standard_normal(X.shape[1])
+    score = X @ w / np.std(X @ w)
+    y = np.where(score + 0.5 * rng.standard_normal(n_samples) > 0.3, 1.0, -1.0)
+    return X, y
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_lbfgs_in_the_preconditioned_variables_reaches_the_same_optimum_sooner(Est):
+    """The change of variables leaves the objective alone (SciPy's optimum, to the tolerance),
+    and L-BFGS needs fewer iterations on columns of uneven frequency and scale."""
+    X, y = _uneven_one_hot()
+    loss = "log_loss" if Est is GDClassifier else "squared_error"
+    kwargs = dict(optimizer="lbfgs", alpha=ALPHA, tol=1e-6, max_iter=2000)
+    est = Est(**kwargs).fit(X, y)
+    assert est.preconditioner_ is not None and est.convergence_.converged
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = Est(precondition=None, **kwargs).fit(X, y)
+    assert plain.preconditioner_ is None
+    dense = X.toarray()
+    best = optimum(loss, dense, y, alpha=ALPHA)[2]
+    for fit in (est, plain):
+        value = objective(loss, dense, y, fit.coef_.ravel(),
+                          float(np.ravel(fit.intercept_)[0]), alpha=ALPHA)
+        assert relative_gap(value, best) <= 1e-6
+    assert 2 * est.n_iter_ <= plain.n_iter_
+
+
+def test_lbfgs_preconditioner_is_the_plain_steps_diagonal():
+    """The same ``p_j = 1 / (c mean(x_j^2) + l2)`` as the plain steps', recomputed in NumPy."""
+    X, y = _uneven_one_hot(n_samples=500)
+    est = GDClassifier(optimizer="lbfgs", alpha=ALPHA).fit(X, y)
+    squares = np.asarray(X.multiply(X).mean(axis=0)).ravel()
+    expected = np.append(1.0 / (0.25 * np.where(squares > 0, squares, 1.0) + ALPHA), 4.0)
+    np.testing.assert_allclose(est.preconditioner_, expected, rtol=1e-12)
+    none = GDClassifier(optimizer="lbfgs", alpha=ALPHA, precondition=None).fit(X, y)
+    assert none.preconditioner_ is None

