@@ -37,9 +37,17 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
     batch_size : int, default=32
         Samples per update for ``solver="minibatch"``.
 
-    optimizer : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", \
-"adamw", "normalized", "lbfgs"}, default="sgd"
-        The update rule. "sgd" is the plain gradient step, "momentum" the heavy
+    optimizer : {"auto", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", \
+"adamw", "normalized", "lbfgs"}, default="auto"
+        The update rule. "auto" is "lbfgs" for ``fit`` with ``solver="batch"``,
+        a smooth loss, no L1 part in the penalty, no ``early_stopping`` and no
+        step-size setting (``learning_rate="constant"``, ``eta0="auto"``, no
+        clipping): there it reaches a certified optimum in the fewest passes
+        over the data. Anything else (``partial_fit``, the stochastic and
+        mini-batch solvers, hinge and the other non-smooth losses, L1, a
+        schedule) makes it "sgd", the earlier default; ``optimizer_`` records
+        the choice, and ``optimizer="sgd"`` keeps the plain step everywhere.
+        "sgd" is the plain gradient step, "momentum" the heavy
         ball, "nesterov" Nesterov's accelerated gradient, "adagrad", "rmsprop",
         "adam" and "adamw" the adaptive methods. With "adamw" the L2 part of
         the penalty is decoupled weight decay (``w -= lr * alpha * w``) instead
@@ -117,7 +125,10 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         ``theta_j / sqrt(p_j)``, so that L-BFGS's first guess of the inverse
         Hessian (a multiple of the identity) fits columns of any scale: on
         one-hot and TF-IDF columns of very different frequencies it cuts the
-        iterations several-fold. "auto" uses it for L-BFGS and, when
+        iterations several-fold. "auto" uses it for L-BFGS when the diagonal
+        is uneven (its largest entry over 10 times its smallest: columns of
+        one scale gain nothing from it, and with fewer rows than columns it
+        can cost iterations) and, when
         ``eta0="auto"``, for the plain, momentum and Nesterov steps (a numeric
         ``eta0`` keeps its meaning, the step of every coordinate); never for
         the other optimizers or ``solver="stochastic"``. None never uses it.
@@ -312,6 +323,10 @@ n_iter_ : int
         linearisation error of the subgradient test, relative to the
         objective) and ``step_cuts`` (halvings of the step size after failed
         checks).
+
+    optimizer_ : str
+        The update rule the last ``fit`` or ``partial_fit`` call used:
+        ``optimizer`` itself, or what "auto" resolved to for it.
 
     optimizer_state_ : dict
         ``"first_moment"`` and ``"second_moment"``: the optimizer's running

@@ -123,7 +123,7 @@ class GDRegressor(RegressorMixin, SparseCoefMixin, BaseGD):
         fit_intercept=True,
         solver="batch",
         batch_size=32,
-        optimizer="sgd",
+        optimizer="auto",
         learning_rate="constant",
         eta0="auto",
         precondition="auto",

@@ -224,7 +224,7 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     if needs_data:
         if n_features > _MAX_GRAM_FEATURES:
             raise ValueError(
-                f"eta0='auto' with optimizer={est.optimizer!r} derives the step size from "
+                f"eta0='auto' with optimizer={est.optimizer_!r} derives the step size from "
                 f"the ({n_features} + 1)^2 weighted Gram matrix of X, which fit_dask does "
                 f"not build for more than {_MAX_GRAM_FEATURES} features: pass a numeric "
                 "eta0."
@@ -266,7 +266,7 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
         return lambda params: gradient(np.ascontiguousarray(params, dtype=dtype), codes,
                                        hyper)
 
-    if est.optimizer == "lbfgs":
+    if est.optimizer_ == "lbfgs":
         # The fewest passes, each one round trip: SciPy's L-BFGS on the workers' sums.
         est.preconditioner_ = est._resolve_preconditioner(stats["column_squares"] / total,
                                                           n_outputs)

@@ -55,6 +55,6 @@ def test_progress_bar_runs(data, capsys):
 
 def test_verbose_still_prints_per_epoch(data, capsys):
     X, y = data
-    GDClassifier(max_iter=4, tol=None, verbose=1).set_callbacks(
+    GDClassifier(optimizer="sgd", max_iter=4, tol=None, verbose=1).set_callbacks(
         callback.ScoringMonitor(scoring="accuracy")).fit(X, y)
     assert capsys.readouterr().out.count("-- Epoch") == 4

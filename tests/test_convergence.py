@@ -143,7 +143,8 @@ def test_batch_momentum_is_not_stopped_by_its_own_overshoot():
         with warnings.catch_warnings():
             # Unpreconditioned plain descent is not certified within 5,000 epochs.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            plain = GDRegressor(max_iter=5000, precondition=precondition).fit(X, y)
+            plain = GDRegressor(optimizer="sgd", max_iter=5000,
+                                precondition=precondition).fit(X, y)
         for opt in ("momentum", "nesterov"):
             est = GDRegressor(optimizer=opt, max_iter=5000,
                               precondition=precondition).fit(X, y)
@@ -286,6 +287,7 @@ def test_no_false_certificate_when_features_dwarf_the_intercept(opt):
 def test_eta0_reads_data_says_when_the_rows_are_read(optimizer, eta0):
     """The Dask path gathers statistics on the workers exactly when eta0 needs the rows."""
     est = GDRegressor(optimizer=optimizer, eta0=eta0)
+    est._check_param_combinations()  # resolves optimizer_, as every fit does first
     if est._eta0_reads_data():
         with pytest.raises(AttributeError):
             est._resolve_eta0(None, None, 1)

@@ -957,7 +957,9 @@ def test_single_score_gradient_equals_general_batch_gradient(Est, loss, dtype):
     targets = targets.astype(dtype).reshape(-1, 1)
     sample_weight = rng.uniform(0.0, 2.0, 300).astype(dtype)
     params = (0.5 * rng.randn(1, 8)).astype(dtype)
-    codes, hyper = Est(loss=loss)._kernel_config(1, 0.1)
+    est = Est(loss=loss)
+    est._check_param_combinations()  # resolves optimizer_, as every fit does first
+    codes, hyper = est._kernel_config(1, 0.1)
     single = K.batch_gradient_kernel(codes, 1)
     assert single is K.single_score_gradient
     assert K.batch_gradient_kernel(codes, 2) is K.batch_gradient

@@ -208,7 +208,7 @@ def test_huge_feature_scale_fits(scale, solver):
     scale-equivariant: the fit is that of the unscaled X, with coef_ / scale."""
     X, y = _regression()
     params = dict(fit_intercept=False, penalty=None, max_iter=30, tol=None, random_state=0,
-                  solver=solver)
+                  solver=solver, optimizer="sgd")
     got = GDRegressor(**params).fit(X * scale, y)
     ref = GDRegressor(**params).fit(X, y)
     assert 0.0 < got.eta0_ < np.inf

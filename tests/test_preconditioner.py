@@ -76,7 +76,7 @@ def test_preconditioned_step_is_stable_and_not_too_short():
     """eta0_ is 1 / (top eigenvalue of the preconditioned curvature), computed here by
     NumPy's eigensolver: within the stable range 2 / L, and not far below 1 / L."""
     X, y = problem("ill", "regression", n_samples=400, n_features=8)
-    est = GDRegressor(alpha=ALPHA, max_iter=2, tol=None).fit(X, y)
+    est = GDRegressor(optimizer="sgd", alpha=ALPHA, max_iter=2, tol=None).fit(X, y)
     Z = np.hstack([X, np.ones((X.shape[0], 1))])
     H = Z.T @ Z / X.shape[0] + np.diag(np.append(np.full(X.shape[1], ALPHA), 0.0))
     s = np.sqrt(est.preconditioner_)

@@ -254,7 +254,7 @@ def test_multioutput_squared_l2_equals_ridge(optimizer, weighted):
 def test_multioutput_columns_equal_single_target_fits(solver, loss):
     X, Y, sw = _multi_target(seed=1)
     kw = dict(loss=loss, solver=solver, alpha=0.01, max_iter=30, tol=None, random_state=0,
-              batch_size=16)
+              batch_size=16, optimizer="sgd")
     multi = GDRegressor(**kw).fit(X, Y, sample_weight=sw)
     for k in range(Y.shape[1]):
         single = GDRegressor(**kw).fit(X, Y[:, k], sample_weight=sw)

@@ -1,0 +1,114 @@
+"""``optimizer="auto"``, the default: L-BFGS where it applies, the plain step elsewhere.
+
+The optima come from ``optima.py`` (SciPy on a NumPy objective), never from the
+package.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from custom_losses import HINGE, SQUARED
+from optima import objective, optimum, problem, relative_gap
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_gd import GDClassifier, GDRegressor
+
+ALPHA = 1e-3
+
+
+@pytest.mark.parametrize("Est, loss", [(GDRegressor, "squared_error"), (GDRegressor, "huber"),
+                                       (GDClassifier, "log_loss"),
+                                       (GDClassifier, "squared_hinge"),
+                                       (GDRegressor, SQUARED)])
+def test_smooth_batch_fit_is_lbfgs(Est, loss):
+    task = "regression" if Est is GDRegressor else "classification"
+    X, y = problem("ill", task)
+    est = Est(loss=loss, alpha=ALPHA).fit(X, y)
+    assert est.optimizer == "auto" and est.optimizer_ == "lbfgs"
+    assert est.convergence_.converged
+    assert np.isnan(est.eta0_)
+
+
+@pytest.mark.parametrize("params", [
+    dict(loss="hinge"), dict(loss=HINGE), dict(penalty="l1"),
+    dict(penalty="elasticnet"), dict(early_stopping=True), dict(learning_rate="invscaling"),
+    dict(eta0=0.1), dict(clip_norm=1.0), dict(clip_value=1.0), dict(solver="minibatch"),
+    dict(solver="stochastic"),
+])
+def test_what_asks_for_first_order_steps_gets_the_plain_step(params):
+    X, y = problem("well", "classification", n_samples=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = GDClassifier(max_iter=5, random_state=0, **params).fit(X, y)
+    assert est.optimizer_ == "sgd"
+
+
+def test_elasticnet_without_its_l1_part_is_smooth():
+    X, y = problem("well", "regression", n_samples=200)
+    assert GDRegressor(penalty="elasticnet", l1_ratio=0.0).fit(X, y).optimizer_ == "lbfgs"
+    assert GDRegressor(penalty="l1", alpha=0.0).fit(X, y).optimizer_ == "lbfgs"
+
+
+def test_auto_is_the_explicit_choice_bit_for_bit():
+    X, y = problem("ill", "classification")
+    auto = GDClassifier(alpha=ALPHA).fit(X, y)
+    lbfgs = GDClassifier(alpha=ALPHA, optimizer="lbfgs").fit(X, y)
+    np.testing.assert_array_equal(auto.coef_, lbfgs.coef_)
+    np.testing.assert_array_equal(auto.intercept_, lbfgs.intercept_)
+    hinge = GDClassifier(loss="hinge", alpha=ALPHA, max_iter=50).fit(X, y)
+    plain = GDClassifier(loss="hinge", alpha=ALPHA, max_iter=50, optimizer="sgd").fit(X, y)
+    np.testing.assert_array_equal(hinge.coef_, plain.coef_)
+
+
+def test_partial_fit_streams_with_the_plain_step_after_an_lbfgs_fit():
+    """L-BFGS leaves no step size (eta0_ NaN): the stream derives its own and goes on
+    from the fitted weights, never with a NaN rate."""
+    X, y = problem("well", "regression", n_samples=400)
+    est = GDRegressor(alpha=ALPHA).fit(X[:200], y[:200])
+    assert est.optimizer_ == "lbfgs" and np.isnan(est.eta0_)
+    fitted = est.coef_.copy()
+    est.partial_fit(X[200:], y[200:])
+    assert est.optimizer_ == "sgd"
+    assert np.isfinite(est.eta0_) and est.eta0_ > 0
+    assert np.all(np.isfinite(est.coef_)) and not np.array_equal(est.coef_, fitted)
+    # One plain step from a fit near the optimum stays near it.
+    assert est.score(X, y) > 0.9 * GDRegressor(alpha=ALPHA).fit(X, y).score(X, y)
+    stream = GDRegressor(random_state=0)
+    stream.partial_fit(X, y)
+    assert stream.optimizer_ == "sgd"
+
+
+def _one_hot(n_samples=4000, seed=0):
+    """Three categoricals with levels of frequencies from 50 % to 0.1 %."""
+    rng = np.random.RandomState(seed)
+    blocks = []
+    for n_levels in (5, 40, 200):
+        p = np.geomspace(1.0, 1e-3, n_levels)
+        codes = rng.choice(n_levels, size=n_samples, p=p / p.sum())
+        blocks.append(sp.csr_matrix((np.ones(n_samples), (np.arange(n_samples), codes)),
+                                    shape=(n_samples, n_levels)))
+    X = sp.hstack(blocks).tocsr()
+    score = X @ rng.standard_normal(X.shape[1])
+    y = np.where(score + 0.5 * rng.standard_normal(n_samples) > 0.2, 1.0, -1.0)
+    return X, y
+
+
+def test_default_certifies_one_hot_data_where_the_plain_step_runs_out():
+    """The case that made the choice (real one-hot flights): the plain batch step spends
+    max_iter and warns; the default is certified, at SciPy's optimum."""
+    X, y = _one_hot()
+    est = GDClassifier(alpha=ALPHA)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        auto = clone(est).fit(X, y)
+    with pytest.warns(ConvergenceWarning):
+        clone(est).set_params(optimizer="sgd", max_iter=100).fit(X, y)
+    assert auto.convergence_.converged and auto.n_iter_ < 100
+    dense = X.toarray()
+    best = optimum("log_loss", dense, y, alpha=ALPHA)[2]
+    value = objective("log_loss", dense, y, auto.coef_.ravel(), float(auto.intercept_[0]),
+                      alpha=ALPHA)
+    assert relative_gap(value, best) <= 1e-6
