@@ -666,11 +666,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         L-BFGS where it applies and nothing asks for first-order steps: ``fit``
         on the full batch of a smooth loss with no L1 term and no early
         stopping, and no step-size setting (schedule, ``eta0``, clipping) given.
-        Otherwise the plain step, as before "auto" existed. On the real-data
-        benchmark the plain batch step needed 32 epochs to reach
-        LogisticRegression's held-out loss on one-hot flights and ran all of
-        ``max_iter`` without a certificate; L-BFGS certified in 29 iterations
-        (docs/benchmarks.md).
+        Otherwise the plain step, as before "auto" existed. Chosen on the
+        real-data benchmark (docs/benchmarks.md): on one-hot and TF-IDF rows the
+        plain batch step ran all of ``max_iter`` without a certificate, where
+        L-BFGS certifies in tens of iterations.
         """
         if self.optimizer != "auto":
             return self.optimizer
