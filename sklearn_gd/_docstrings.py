@@ -41,7 +41,7 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
 "adamw", "normalized", "lbfgs"}, default="auto"
         The update rule. "auto" is "lbfgs" for ``fit`` with ``solver="batch"``,
         a smooth loss, no L1 part in the penalty, no ``early_stopping`` and no
-        step-size setting (``learning_rate="constant"``, ``eta0="auto"``, no
+        step-size setting (``learning_rate="auto"``, ``eta0="auto"``, no
         clipping): there it reaches a certified optimum in the fewest passes
         over the data. Anything else (``partial_fit``, the stochastic and
         mini-batch solvers, hinge and the other non-smooth losses, L1, a
@@ -71,11 +71,20 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         it reaches the optimum of smooth losses to high precision; ``tol`` is
         then its gradient tolerance and ``max_iter`` its iteration limit.
 
-    learning_rate : {"constant", "invscaling", "optimal", "adaptive", \
-"inverse_time", "step", "exponential", "pa1", "pa2"}, default="constant"
+    learning_rate : {"auto", "constant", "invscaling", "optimal", "adaptive", \
+"inverse_time", "step", "exponential", "pa1", "pa2"}, default="auto"
         The step-size schedule; ``t`` counts updates, ``e`` completed epochs
         (each ``partial_fit`` call is one epoch):
 
+        - "auto": "optimal" for GDClassifier's plain one-sample steps
+          (``solver="stochastic"``, ``optimizer`` "sgd" or "auto",
+          ``eta0="auto"``, a penalty with ``alpha > 0``), as scikit-learn's
+          SGDClassifier, with ``t0`` raised where needed so that no step
+          exceeds the stable constant step ``eta0_`` (Bottou's ``t0``
+          assumes features of unit scale); "constant" everywhere else
+          (``schedule_`` records the choice). Any other value is also a
+          step-size setting that keeps ``optimizer="auto"`` from choosing
+          L-BFGS;
         - "constant": ``eta0``;
         - "invscaling": ``eta0 / t ** power_t``;
         - "optimal": ``1 / (alpha * (t0 + t))`` with Bottou's heuristic
@@ -309,6 +318,10 @@ n_iter_ : int
         coordinate ``j``'s step size is ``learning_rate_ * preconditioner_[j]``,
         the intercept's last (for L-BFGS, its variables are the weights divided
         by the square roots); None without one.
+
+    schedule_ : str
+        The schedule the last ``fit`` or ``partial_fit`` call used:
+        ``learning_rate`` itself, or what "auto" resolved to for it.
 
     learning_rate_ : float
         The step size the next epoch would start from (for the "adaptive"

@@ -69,7 +69,7 @@ class StepSize:
     """
 
     def __init__(self, estimator, state, hyper):
-        self.schedule = estimator.learning_rate
+        self.schedule = estimator.schedule_
         self.eta0 = estimator.eta0_
         self.decay_rate = estimator.decay_rate
         self.milestones = estimator._milestones()
@@ -244,7 +244,7 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
                               f"{convergence.residual:.3g} of its start value.")
                     break
                 if verdict == "cut":
-                    adaptive = est.learning_rate == "adaptive"
+                    adaptive = est.schedule_ == "adaptive"
                     # "adaptive" keeps its documented division by 5.
                     step.cut(0.2 if adaptive else 0.5)
                     certifier.cut(grow_patience=not adaptive)

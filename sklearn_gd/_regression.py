@@ -124,7 +124,7 @@ class GDRegressor(RegressorMixin, SparseCoefMixin, BaseGD):
         solver="batch",
         batch_size=32,
         optimizer="auto",
-        learning_rate="constant",
+        learning_rate="auto",
         eta0="auto",
         precondition="auto",
         power_t=0.5,

@@ -35,8 +35,8 @@ def test_smooth_batch_fit_is_lbfgs(Est, loss):
 @pytest.mark.parametrize("params", [
     dict(loss="hinge"), dict(loss=HINGE), dict(penalty="l1"),
     dict(penalty="elasticnet"), dict(early_stopping=True), dict(learning_rate="invscaling"),
-    dict(eta0=0.1), dict(clip_norm=1.0), dict(clip_value=1.0), dict(solver="minibatch"),
-    dict(solver="stochastic"),
+    dict(eta0=0.1), dict(learning_rate="constant"), dict(clip_norm=1.0),
+    dict(clip_value=1.0), dict(solver="minibatch"), dict(solver="stochastic"),
 ])
 def test_what_asks_for_first_order_steps_gets_the_plain_step(params):
     X, y = problem("well", "classification", n_samples=200)
@@ -112,3 +112,68 @@ def test_default_certifies_one_hot_data_where_the_plain_step_runs_out():
     value = objective("log_loss", dense, y, auto.coef_.ravel(), float(auto.intercept_[0]),
                       alpha=ALPHA)
     assert relative_gap(value, best) <= 1e-6
+
+
+# ------------------------------------------------ learning_rate="auto"
+@pytest.mark.parametrize("Est, params, expected", [
+    (GDClassifier, dict(solver="stochastic"), "optimal"),
+    (GDClassifier, dict(solver="stochastic", penalty="l1"), "optimal"),
+    (GDClassifier, dict(solver="stochastic", eta0=0.1), "constant"),
+    (GDClassifier, dict(solver="stochastic", penalty=None), "constant"),
+    (GDClassifier, dict(solver="stochastic", optimizer="adam"), "constant"),
+    (GDClassifier, dict(solver="minibatch"), "constant"),
+    (GDClassifier, dict(loss="hinge"), "constant"),
+    (GDRegressor, dict(solver="stochastic"), "constant"),
+])
+def test_auto_schedule(Est, params, expected):
+    task = "regression" if Est is GDRegressor else "classification"
+    X, y = problem("well", task, n_samples=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = Est(max_iter=5, random_state=0, **params).fit(X, y)
+    assert est.learning_rate == "auto" and est.schedule_ == expected
+
+
+def test_auto_schedule_never_steps_above_the_stable_constant_step():
+    """Bottou's t0 assumes features of unit scale: on rows scaled by 1,000 the explicit
+    "optimal" schedule blows the weights up in its first epoch. "auto" raises t0 so that
+    no step exceeds eta0_ (1 / L of the largest row): as stable as the constant step."""
+    from sklearn_gd import DivergenceError
+
+    X, y = problem("well", "classification", n_samples=400)
+    kwargs = dict(solver="stochastic", max_iter=5, tol=None, random_state=0)
+    with pytest.raises(DivergenceError, match="optimal"):
+        GDClassifier(learning_rate="optimal", **kwargs).fit(X * 1e3, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the features' scale
+        scaled = GDClassifier(**kwargs).fit(X * 1e3, y)
+        constant = GDClassifier(learning_rate="constant", **kwargs).fit(X * 1e3, y)
+    assert scaled.schedule_ == "optimal" and np.all(np.isfinite(scaled.coef_))
+    assert scaled.learning_rate_ <= scaled.eta0_
+    assert scaled.score(X * 1e3, y) >= constant.score(X * 1e3, y) - 0.02
+    stream = GDClassifier(solver="stochastic", random_state=0)
+    stream.partial_fit(X, y, classes=[-1.0, 1.0])
+    assert stream.schedule_ == "optimal" and stream.learning_rate_ <= stream.eta0_
+
+
+def test_stochastic_default_gets_near_the_optimum_on_one_hot_rows():
+    """The case that made the choice: the constant automatic step (1 / L of the largest
+    row) hovers far above the optimum on one-hot rows; "optimal" gets close in a few
+    epochs, as SGDClassifier's default does."""
+    from sklearn.linear_model import SGDClassifier
+
+    X, y = _one_hot()
+    dense = X.toarray()
+    best = optimum("log_loss", dense, y, alpha=ALPHA)[2]
+
+    def gap(coef, intercept):
+        return relative_gap(objective("log_loss", dense, y, np.ravel(coef),
+                                      float(np.ravel(intercept)[0]), alpha=ALPHA), best)
+
+    kwargs = dict(solver="stochastic", alpha=ALPHA, max_iter=5, tol=None, random_state=0)
+    auto = GDClassifier(**kwargs).fit(X, y)
+    constant = GDClassifier(learning_rate="constant", **kwargs).fit(X, y)
+    peer = SGDClassifier(loss="log_loss", alpha=ALPHA, max_iter=5, tol=None,
+                         random_state=0).fit(X, y)
+    assert gap(auto.coef_, auto.intercept_) <= 2 * gap(peer.coef_, peer.intercept_) + 1e-3
+    assert gap(constant.coef_, constant.intercept_) >= 5 * gap(auto.coef_, auto.intercept_)

@@ -1,7 +1,7 @@
 """The kernels' config cache key covers every parameter the config is built from.
 
 ``_kernel_config`` keeps the ``codes`` and ``hyper`` arrays between calls, keyed
-on ``_CONFIG_PARAMS`` (and the resolved optimizer): a parameter that changes
+on ``_CONFIG_PARAMS`` (and the resolved optimizer and schedule): a parameter that changes
 the arrays but is missing from the key would let ``set_params`` between two
 ``partial_fit`` calls train on the old values, silently. This changes each
 constructor parameter in turn and rebuilds the arrays from scratch; wherever
@@ -31,6 +31,7 @@ _OTHER = {
 
 def _built(est, n_outputs=1):
     est.optimizer_ = est._resolve_optimizer()
+    est.schedule_ = est._resolve_schedule()
     codes, hyper = est._build_kernel_config(n_outputs)
     return codes.copy(), hyper.copy()
 
