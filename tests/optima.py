@@ -193,3 +193,17 @@ def within(optimizer, gap):
     """Whether a fit ended near enough: 1e-3, or 1e-2 for AdamW, whose decoupled decay has a
     fixed point of its own near the L2 optimum."""
     return gap <= (1e-2 if optimizer == "adamw" else 1e-3)
+
+
+def one_hot_blocks(rng, n_samples, levels=(5, 40, 200)):
+    """One-hot CSR blocks of categoricals whose levels have frequencies from 50 % to 0.1 %
+    (geometric), the shape of real tabular data; draws from ``rng`` in a fixed order."""
+    import scipy.sparse as sp
+
+    blocks = []
+    for n_levels in levels:
+        p = np.geomspace(1.0, 1e-3, n_levels)
+        codes = rng.choice(n_levels, size=n_samples, p=p / p.sum())
+        blocks.append(sp.csr_matrix((np.ones(n_samples), (np.arange(n_samples), codes)),
+                                    shape=(n_samples, n_levels)))
+    return blocks

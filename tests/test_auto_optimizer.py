@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from custom_losses import HINGE, SQUARED
-from optima import objective, optimum, problem, relative_gap
+from optima import objective, one_hot_blocks, optimum, problem, relative_gap
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
@@ -84,13 +84,7 @@ def test_partial_fit_streams_with_the_plain_step_after_an_lbfgs_fit():
 def _one_hot(n_samples=4000, seed=0):
     """Three categoricals with levels of frequencies from 50 % to 0.1 %."""
     rng = np.random.RandomState(seed)
-    blocks = []
-    for n_levels in (5, 40, 200):
-        p = np.geomspace(1.0, 1e-3, n_levels)
-        codes = rng.choice(n_levels, size=n_samples, p=p / p.sum())
-        blocks.append(sp.csr_matrix((np.ones(n_samples), (np.arange(n_samples), codes)),
-                                    shape=(n_samples, n_levels)))
-    X = sp.hstack(blocks).tocsr()
+    X = sp.hstack(one_hot_blocks(rng, n_samples)).tocsr()
     score = X @ rng.standard_normal(X.shape[1])
     y = np.where(score + 0.5 * rng.standard_normal(n_samples) > 0.2, 1.0, -1.0)
     return X, y

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from optima import objective, optimum, problem, relative_gap
+from optima import objective, one_hot_blocks, optimum, problem, relative_gap
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_gd import GDClassifier, GDRegressor
@@ -138,12 +138,7 @@ def _uneven_one_hot(n_samples=3000, seed=0):
     import scipy.sparse as sp
 
     rng = np.random.RandomState(seed)
-    blocks = []
-    for n_levels in (5, 40, 200):
-        p = np.geomspace(1.0, 1e-3, n_levels)
-        codes = rng.choice(n_levels, size=n_samples, p=p / p.sum())
-        blocks.append(sp.csr_matrix((np.ones(n_samples), (np.arange(n_samples), codes)),
-                                    shape=(n_samples, n_levels)))
+    blocks = one_hot_blocks(rng, n_samples)
     numeric = sp.csr_matrix(30.0 * rng.standard_normal((n_samples, 1)))
     X = sp.hstack(blocks + [numeric]).tocsr()
     w = rng.standard_normal(X.shape[1])
