@@ -43,7 +43,7 @@ def main():
                                                    "compile", "sklearn-gd fit",
                                                    "scikit-learn SGD"))
     X, y = load_breast_cancer(return_X_y=True)
-    compare("breast cancer, log loss, batch", X, y,
+    compare("breast cancer, log loss, L-BFGS", X, y,
             GDClassifier(loss="log_loss", random_state=0),
             SGDClassifier(loss="log_loss", random_state=0))
     X, y = load_digits(return_X_y=True)
@@ -56,7 +56,7 @@ def main():
                          max_iter=100, random_state=0),
             SGDClassifier(loss="hinge", random_state=0))
     X, y = load_diabetes(return_X_y=True)
-    compare("diabetes, squared error, batch", X, y,
+    compare("diabetes, squared error, L-BFGS", X, y,
             GDRegressor(random_state=0),
             SGDRegressor(random_state=0))
     compare("diabetes, huber, stochastic + adam", X, y,
