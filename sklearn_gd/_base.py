@@ -1075,15 +1075,16 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                _config_values(self.__dict__))
         cached = self.__dict__.get("_config_cache")
         if cached is None or cached[0] != key:
-            cached = (key, *self._build_kernel_config(n_outputs))
+            codes, hyper = self._build_kernel_config(n_outputs)
+            # Bottou's t0 as built: the capped one below depends on eta0_ (the data).
+            cached = (key, codes, hyper, float(hyper[K.H_OPTIMAL_OFFSET]))
             self._config_cache = cached
-        _, codes, hyper = cached
+        _, codes, hyper, optimal_offset = cached
         if copy:
             hyper = hyper.copy()
         hyper[K.H_ETA] = eta
-        if self.__dict__.get("schedule_") == "optimal":
-            # From the data (eta0_), so set on every call rather than kept.
-            hyper[K.H_OPTIMAL_OFFSET] = self._capped_optimal_offset(self._optimal_offset())
+        if optimal_offset:
+            hyper[K.H_OPTIMAL_OFFSET] = self._capped_optimal_offset(optimal_offset)
         return codes, hyper
 
     def _build_kernel_config(self, n_outputs):
