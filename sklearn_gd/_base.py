@@ -692,10 +692,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         scikit-learn's SGDClassifier default, "optimal" (its first step capped
         at ``eta0_``, see :meth:`_capped_optimal_offset`), for the plain
         one-sample steps of a classifier with an L2 or L1 term and
-        ``eta0="auto"``: their
-        constant automatic step (1 / L of the largest row) leaves them hovering
-        far above the optimum on sparse one-hot rows (held-out log loss 0.74-0.93
-        against 0.51 on the flights benchmark). "constant" otherwise: the step
+        ``eta0="auto"``: their constant automatic step (1 / L of the largest
+        row) leaves them hovering far above the optimum on sparse one-hot rows
+        (held-out log loss 0.74-0.93 against 0.51 on the flights benchmark,
+        docs/user_guide.md). "constant" otherwise: the step
         sizes ``eta0="auto"`` derives are made for a constant rate, and
         "optimal" diverges on regression targets in their own units.
         """
@@ -726,9 +726,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """Reject combinations of valid parameters that cannot work together.
 
         Also checks the values inside array-like parameters, which
-        ``_parameter_constraints`` cannot describe, and resolves
-        ``optimizer_`` (see :meth:`_resolve_optimizer`): every method a fit
-        calls after this reads that instead of ``optimizer``.
+        ``_parameter_constraints`` cannot describe, and resolves ``optimizer_``
+        and ``schedule_`` (:meth:`_resolve_optimizer`, :meth:`_resolve_schedule`):
+        every method a fit calls after this reads those instead of ``optimizer``
+        and ``learning_rate``.
         """
         if self.milestones is not None:
             _checked_milestones(self.milestones)
@@ -753,8 +754,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             raise ValueError(
                 "precondition='diagonal' is supported by optimizer='sgd', 'momentum' and "
                 "'nesterov' with solver='batch' or 'minibatch', and by optimizer='lbfgs', "
-                "got "
-                f"optimizer={self.optimizer_!r}, solver={self.solver!r}. Set "
+                f"got optimizer={self.optimizer_!r}, solver={self.solver!r}. Set "
                 "precondition='auto' or None."
             )
         if self.average and self.solver == "batch":

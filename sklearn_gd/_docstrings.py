@@ -47,8 +47,8 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         mini-batch solvers, hinge and the other non-smooth losses, L1, a
         schedule) makes it "sgd", the earlier default; ``optimizer_`` records
         the choice, and ``optimizer="sgd"`` keeps the plain step everywhere.
-        "sgd" is the plain gradient step, "momentum" the heavy
-        ball, "nesterov" Nesterov's accelerated gradient, "adagrad", "rmsprop",
+        "sgd" is the plain gradient step, "momentum" the heavy ball,
+        "nesterov" Nesterov's accelerated gradient, "adagrad", "rmsprop",
         "adam" and "adamw" the adaptive methods. With "adamw" the L2 part of
         the penalty is decoupled weight decay (``w -= lr * alpha * w``) instead
         of a gradient term, so its optimum differs from the other optimizers'.
