@@ -1,6 +1,7 @@
 """scikit-learn conventions: pandas output in pipelines, params round trip, repr, hints."""
 
 import inspect
+import re
 import typing
 
 import numpy as np
@@ -61,3 +62,20 @@ def test_the_package_is_typed():
     import sklearn_gd
 
     assert (Path(sklearn_gd.__file__).parent / "py.typed").is_file()
+
+
+def test_ci_runs_the_readme_test_command():
+    """CI runs what the README tells a new contributor to run: the same pytest line."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    ci = (root / ".ci" / "run").read_text(encoding="utf-8")
+    readme_lines = [line.split("&&")[-1].strip() for line in readme.splitlines()
+                    if "pip install -e \".[test" in line and "pytest" in line]
+    ci_lines = [line.strip() for line in ci.splitlines() if line.startswith("python -m pytest")]
+    assert len(readme_lines) == 1 and len(ci_lines) == 1, (readme_lines, ci_lines)
+    assert readme_lines == ci_lines
+    # ... after installing the same extras.
+    extras = re.findall(r'pip install[^"]*"(\.\[[^\]]*\])"', ci)
+    assert len(extras) == 1 and f'pip install -e "{extras[0]}"' in readme, extras

@@ -28,6 +28,10 @@ from sklearn_gd import (  # noqa: E402
 )
 from sklearn_gd.dask import fit_dask  # noqa: E402
 
+# Under pytest-xdist (`-n auto`, `--dist loadgroup`) this file's tests run in one
+# worker, so its LocalCluster (module fixture) is built once.
+pytestmark = pytest.mark.xdist_group("dask")
+
 
 @pytest.fixture(scope="module")
 def client():

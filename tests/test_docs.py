@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash to run .ci/docs")
+@pytest.mark.xdist_group("examples")  # with test_examples: the examples run once
 def test_docs_build_strict(tmp_path, example_runs):
     # The gallery's figures are those of the session's example runs (which
     # test_examples checks): the build reuses them instead of running every

@@ -11,9 +11,20 @@ import struct
 import pytest
 from conftest import EXAMPLE_SCRIPTS as SCRIPTS
 
+# Under pytest-xdist (`--dist loadgroup`) these tests and the docs build run in one
+# worker, so the examples (the session fixture `example_runs`) run once.
+pytestmark = pytest.mark.xdist_group("examples")
+
 pytest.importorskip("matplotlib")
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_examples_group_holds_under_xdist(request):
+    """With -n the examples run once only if this file and the docs build share a worker."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not a pytest-xdist worker with --dist loadgroup")
+    assert request.node.nodeid.endswith("@examples"), request.node.nodeid
 
 
 def test_there_are_examples():

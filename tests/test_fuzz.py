@@ -81,7 +81,10 @@ _SMALL_EXAMPLES = max(20, settings.get_profile(_PROFILE).max_examples // 3)
 ALL_OPTIMIZERS = tuple(OPTIMIZERS) + ("lbfgs",)
 ALL_PENALTIES = PENALTIES + (None,)
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+# Under pytest-xdist (`--dist loadgroup`) the file runs in one worker, so the
+# warm-up fixture compiles the kernels once.
+pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+              pytest.mark.xdist_group("fuzz")]
 
 # Warnings a fit may emit on odd data: they are warnings, not failures.
 _TOLERATED_WARNINGS = (ConvergenceWarning, DivergenceWarning, UserWarning)

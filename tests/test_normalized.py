@@ -19,6 +19,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_gd import GDClassifier, GDRegressor
 
+# Under pytest-xdist (`-n auto`, `--dist loadgroup`) this file's tests run in one
+# worker, so its plain-SGD reference (module fixture) is built once.
+pytestmark = pytest.mark.xdist_group("normalized")
+
 N_FEATURES = 20
 CHUNK = 10
 

@@ -482,8 +482,11 @@ _GRID_SCRIPT = """
 
     X, y = make_classification(n_samples=200, n_features=6, random_state=0)
     grid = GridSearchCV(
-        GDClassifier(max_iter=5, tol=None, random_state=0),
-        {"solver": ["batch", "minibatch", "stochastic"], "optimizer": ["sgd", "adam"]},
+        # One solver: every candidate needs the same kernels, so both workers
+        # compile them at once and race to write the same files (more solvers
+        # would only add compile time, not another race).
+        GDClassifier(solver="batch", max_iter=5, tol=None, random_state=0),
+        {"optimizer": ["sgd", "adam"], "alpha": [1e-4, 1e-3]},
         cv=2, n_jobs=2, pre_dispatch="all",
     ).fit(X, y)
     workers = Parallel(n_jobs=2)(delayed(where)() for _ in range(8))
