@@ -50,7 +50,6 @@ from ._kernels.shuffle import shuffled_order
 from ._lazy_predict import is_dask_array
 from ._lbfgs import fit_lbfgs
 from ._registry import (
-    ADAPTIVE_DEFAULT_ETA,
     OPTIMIZERS,
     PASSIVE_AGGRESSIVE,
     PASSIVE_AGGRESSIVE_C,
@@ -184,11 +183,54 @@ def _readonly(a):
 
 
 
-# The parameters _build_kernel_config reads (its cache key).
-_CONFIG_PARAMS = ("loss", "penalty", "alpha", "l1_ratio", "optimizer", "learning_rate",
-                  "fit_intercept", "epsilon", "quantile", "gamma", "power_t", "momentum",
-                  "beta_1", "beta_2", "optimizer_epsilon", "clip_value", "clip_norm",
-                  "average")
+def _l2_part(est, n_outputs):
+    return _penalty_split(est.penalty, est.alpha, est.l1_ratio)[0]
+
+
+def _l1_part(est, n_outputs):
+    return _penalty_split(est.penalty, est.alpha, est.l1_ratio)[1]
+
+
+_PENALTY_PARAMS = ("penalty", "alpha", "l1_ratio")
+# How each entry of the kernels' ``codes`` and ``hyper`` (their order:
+# ``K.CODES_LAYOUT``, ``K.HYPER_LAYOUT``) is filled: the constructor parameters
+# it reads and its value, a function of the estimator and the number of outputs.
+# The entries that read a resolved "auto" (``optimizer_``, ``schedule_``) name
+# the parameter; the resolved values are in the cache key as well.
+_KERNEL_CODES = {
+    "loss": (("loss",), lambda est, n_outputs: est._loss_info().code),
+    "multinomial": (("loss",), lambda est, n_outputs: est._multinomial(n_outputs)),
+    # "lbfgs" has no kernel update rule (SciPy steps); its code is never read.
+    "optimizer": (("optimizer",), lambda est, n_outputs: getattr(est._optimizer_info(),
+                                                                 "code", 0)),
+    "schedule": (("learning_rate",), lambda est, n_outputs: est._schedule_code()),
+    "fit_intercept": (("fit_intercept",), lambda est, n_outputs: est.fit_intercept),
+    "average": (("average",), lambda est, n_outputs: int(est.average)),
+}
+_KERNEL_HYPER = {
+    "epsilon": (("epsilon",), lambda est, n_outputs: est.epsilon),
+    "quantile": (("quantile",), lambda est, n_outputs: est.quantile),
+    "gamma": (("gamma",), lambda est, n_outputs: est.gamma),
+    # The rate changes between calls and epochs: set by _kernel_config's caller.
+    "eta": ((), lambda est, n_outputs: 0.0),
+    "power_t": (("power_t",), lambda est, n_outputs: est.power_t),
+    # Bottou's t0 reads the loss's derivative at one score, so its parameters too.
+    "optimal_offset": (("learning_rate", "alpha", "loss", "epsilon", "quantile", "gamma"),
+                       lambda est, n_outputs: est._optimal_offset()),
+    "alpha": (("alpha",), lambda est, n_outputs: est.alpha),
+    "l2": (_PENALTY_PARAMS, _l2_part),
+    "l1": (_PENALTY_PARAMS, _l1_part),
+    "momentum": (("momentum",), lambda est, n_outputs: est.momentum),
+    "beta_1": (("beta_1",), lambda est, n_outputs: est.beta_1),
+    "beta_2": (("beta_2",), lambda est, n_outputs: est.beta_2),
+    "opt_epsilon": (("optimizer_epsilon",), lambda est, n_outputs: est.optimizer_epsilon),
+    "clip_value": (("clip_value",), lambda est, n_outputs: est.clip_value or 0.0),
+    "clip_norm": (("clip_norm",), lambda est, n_outputs: est.clip_norm or 0.0),
+}
+# The parameters _build_kernel_config reads: its cache key.
+_CONFIG_PARAMS = tuple(dict.fromkeys(
+    param for table in (_KERNEL_CODES, _KERNEL_HYPER) for params, _ in table.values()
+    for param in params))
 # One C-level call reads them all (the config key is built on every partial_fit).
 _config_values = operator.itemgetter(*_CONFIG_PARAMS)
 
@@ -442,6 +484,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             return float(self.eta0)
         if self.schedule_ in PASSIVE_AGGRESSIVE:
             return PASSIVE_AGGRESSIVE_C
+        info = self._optimizer_info()
         if self.optimizer_ in DATA_DERIVED:
             n = rows.n_samples
             rate = None
@@ -451,15 +494,15 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 rate = adaptive_rate(self.optimizer_, rows, sample_weight, initial_gradient(),
                                      self._distance_curvature(n_outputs), l2,
                                      self.fit_intercept, max(updates, 1), self.beta_2)
-            return ADAPTIVE_DEFAULT_ETA[self.optimizer_] if rate is None else rate
-        if self.optimizer_ == "normalized" and self.solver != "stochastic" \
+            return info.fallback_eta if rate is None else rate
+        if info.scale_free and self.solver != "stochastic" \
                 and initial_gradient is not None:
             rate = self._normalized_batch_rate(rows, sample_weight, n_outputs,
                                                initial_gradient)
             if rate is not None:
                 return rate
-        if self.optimizer_ in ADAPTIVE_DEFAULT_ETA:
-            return ADAPTIVE_DEFAULT_ETA[self.optimizer_]
+        if info.per_coordinate:
+            return info.fallback_eta
         n = rows.n_samples
         batch = self._batch_rows(n)
         scales = getattr(self, "preconditioner_", None)
@@ -491,7 +534,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             )
         l2, _ = _penalty_split(self.penalty, self.alpha, self.l1_ratio)
         eta = 1.0 / max(self._curvature(n_outputs) * gram + l2, 1e-12)
-        if self.optimizer_ in ("momentum", "nesterov") and batch < n:
+        if self._optimizer_info().velocity and batch < n:
             eta *= 1.0 - self.momentum
         return eta
 
@@ -540,7 +583,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 "or pass a numeric eta0."
             )
         eta = 1.0 / max(full, 1e-12)
-        if self.optimizer_ in ("momentum", "nesterov") and batch < n:
+        if self._optimizer_info().velocity and batch < n:
             eta *= 1.0 - self.momentum
         return eta
 
@@ -556,7 +599,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             return False
         if self.optimizer_ == "lbfgs":
             return True
-        if self.solver == "stochastic" or self.optimizer_ not in _PRECONDITIONED:
+        if self.solver == "stochastic" or self._optimizer_info().per_coordinate:
             return False
         return self.precondition == "diagonal" or self.eta0 == "auto"
 
@@ -593,7 +636,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _eta0_reads_data(self):
         """Whether :meth:`_resolve_eta0` looks at the rows (the Dask path then gathers
         their statistics on the workers first)."""
-        return self.eta0 == "auto" and self.optimizer_ not in ("lbfgs", "normalized")
+        info = self._optimizer_info()
+        return self.eta0 == "auto" and info is not None and not info.scale_free
 
     def _curvature(self, n_outputs):
         """A bound on the loss's second derivative in the score (a scale, if non-smooth)."""
@@ -650,10 +694,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return min(self.batch_size, max(n_samples, 1))
 
     def _schedule_code(self):
-        return {"invscaling": S.SCHED_INVSCALING, "optimal": S.SCHED_OPTIMAL,
-                "pa1": S.SCHED_PA1, "pa2": S.SCHED_PA2}.get(
-            self.schedule_, S.SCHED_PER_EPOCH
-        )
+        return SCHEDULES[self.schedule_].code
+
+    def _optimizer_info(self):
+        """The registry row of the resolved first-order optimizer; None for L-BFGS."""
+        return OPTIMIZERS.get(self.optimizer_)
 
     def _optimal_offset(self):
         if self.schedule_ != "optimal":
@@ -750,7 +795,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if self.schedule_ in PASSIVE_AGGRESSIVE:
             self._check_passive_aggressive()
         if self.precondition == "diagonal" and self.optimizer_ != "lbfgs" and (
-                self.solver == "stochastic" or self.optimizer_ not in _PRECONDITIONED):
+                self.solver == "stochastic" or self._optimizer_info().per_coordinate):
             raise ValueError(
                 "precondition='diagonal' is supported by optimizer='sgd', 'momentum' and "
                 "'nesterov' with solver='batch' or 'minibatch', and by optimizer='lbfgs', "
@@ -1088,31 +1133,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return codes, hyper
 
     def _build_kernel_config(self, n_outputs):
-        info = self._loss_info()
-        l2, l1 = _penalty_split(self.penalty, self.alpha, self.l1_ratio)
-        codes = np.zeros(K.N_CODES, dtype=np.int64)
-        codes[K.C_LOSS] = info.code
-        codes[K.C_MULTINOMIAL] = self._multinomial(n_outputs)
-        # "lbfgs" has no kernel update rule (SciPy steps); its code is never read.
-        codes[K.C_OPTIMIZER] = OPTIMIZERS.get(self.optimizer_, 0)
-        codes[K.C_SCHEDULE] = self._schedule_code()
-        codes[K.C_FIT_INTERCEPT] = self.fit_intercept
-        codes[K.C_AVERAGE] = int(self.average)
-        hyper = np.zeros(K.N_HYPER, dtype=np.float64)
-        hyper[K.H_EPSILON] = self.epsilon
-        hyper[K.H_QUANTILE] = self.quantile
-        hyper[K.H_GAMMA] = self.gamma
-        hyper[K.H_POWER_T] = self.power_t
-        hyper[K.H_OPTIMAL_OFFSET] = self._optimal_offset()
-        hyper[K.H_ALPHA] = self.alpha
-        hyper[K.H_L2] = l2
-        hyper[K.H_L1] = l1
-        hyper[K.H_MOMENTUM] = self.momentum
-        hyper[K.H_BETA_1] = self.beta_1
-        hyper[K.H_BETA_2] = self.beta_2
-        hyper[K.H_OPT_EPSILON] = self.optimizer_epsilon
-        hyper[K.H_CLIP_VALUE] = self.clip_value or 0.0
-        hyper[K.H_CLIP_NORM] = self.clip_norm or 0.0
+        codes = np.array([_KERNEL_CODES[name][1](self, n_outputs) for name in K.CODES_LAYOUT],
+                         dtype=np.int64)
+        hyper = np.array([_KERNEL_HYPER[name][1](self, n_outputs) for name in K.HYPER_LAYOUT],
+                         dtype=np.float64)
         return codes, hyper
 
     def _run_epochs(self, rows, targets, sample_weight, state, max_iter, **options):
@@ -1187,7 +1211,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         velocity's steady state (see ``optimizers.py``), and restarts from
         zero velocity made it cycle.
         """
-        if self.optimizer_ not in ("momentum", "nesterov") or hyper[K.H_L1] != 0.0:
+        if not self._optimizer_info().velocity or hyper[K.H_L1] != 0.0:
             return None
         return MomentumRestart(state, hyper, self.momentum, self._kernel_step_scales())
 
@@ -1524,9 +1548,6 @@ def _top_eigenvalue(rows, sample_weight, fit_intercept, max_iter=20, rtol=1e-2,
     return estimate
 
 
-# The optimizers whose steps take the diagonal preconditioner (``precondition``):
-# the adaptive ones scale each coordinate by their own moments already.
-_PRECONDITIONED = frozenset({"sgd", "momentum", "nesterov"})
 # precondition="auto" rescales L-BFGS's variables when the diagonal's largest
 # entry is more than this many times its smallest (see _resolve_preconditioner).
 _LBFGS_UNEVEN = 10.0
@@ -1552,13 +1573,16 @@ def _scale_advice(estimator):
     The diagonal preconditioner (``precondition``) gives each coordinate a step
     of its own scale: nothing to advise then.
     """
-    if estimator.optimizer_ in _PRECONDITIONED and not estimator._uses_preconditioner():
+    info = estimator._optimizer_info()
+    if info is None:
+        return None  # L-BFGS
+    if not info.per_coordinate and not estimator._uses_preconditioner():
         return ("Gradient descent with a step size safe for the largest converges slowly "
                 "along the smallest: use optimizer='normalized' (per-feature scale-free "
                 "steps, also for partial_fit streams), scale the features (e.g. "
                 "StandardScaler in a Pipeline), or use another adaptive optimizer "
                 "('adam', 'adagrad') or optimizer='lbfgs'.")
-    if estimator.optimizer_ == "normalized" and estimator.penalty is not None \
+    if info.scale_free and estimator.penalty is not None \
             and estimator.alpha > 0:
         return ("optimizer='normalized' takes scale-free steps, but the penalty is not "
                 "scale-free: it shrinks the large weights of small-scale features hardest. "
@@ -1573,7 +1597,8 @@ def _intercept_counts(estimator):
     would be under a step sized for them; the adaptive and normalized steps
     are per coordinate, so there it does not matter.
     """
-    return estimator.fit_intercept and estimator.optimizer_ in ("sgd", "momentum", "nesterov")
+    info = estimator._optimizer_info()
+    return estimator.fit_intercept and info is not None and not info.per_coordinate
 
 
 def _warn_if_badly_scaled(rows, advice, fit_intercept=False, seen=None):

@@ -1,14 +1,17 @@
 """Public names of losses, optimizers and schedules, and what the code needs to know.
 
-This is the one table that both the parameter validation (``StrOptions`` in
-``_parameter_constraints``) and the kernels' integer codes are built from.
-Adding a loss means: its formula in ``_kernels/losses.py``, a row here, tests.
+These are the tables that the parameter validation (``StrOptions`` in
+``_parameter_constraints``), the kernels' integer codes and the driver's
+decisions (step sizes, preconditioning, warnings) are built from. Adding a
+loss, an optimizer or a schedule means: its kernel branch, a row here, tests
+(see the README's development notes).
 """
 
 from dataclasses import dataclass
 
 from ._kernels import losses as L
 from ._kernels import optimizers as O
+from ._kernels import schedules as S
 
 
 @dataclass(frozen=True)
@@ -71,40 +74,106 @@ CLASSIFIER_LOSSES = {
     **{name: REGRESSION_LOSSES[name] for name in CLASSIFIER_REGRESSION_LOSSES},
 }
 
+@dataclass(frozen=True)
+class OptimizerInfo:
+    """What the driver needs to know about a first-order optimizer.
+
+    Attributes
+    ----------
+    code : int
+        Kernel code (its branch in ``_kernels/optimizers.py``).
+    per_coordinate : bool
+        Whether the step is scaled per coordinate by the optimizer's own
+        statistics (the adaptive and normalized steps). Otherwise the step is
+        one rate for every coordinate, bounded by the largest feature scale:
+        ``eta0="auto"`` is ``1/L``, the diagonal preconditioner applies
+        (``precondition``), and badly scaled features are worth a warning.
+    velocity : bool
+        Whether the state holds a velocity (heavy ball, Nesterov): its steady
+        state multiplies the step by ``1 / (1 - momentum)``, which the L1
+        soft-threshold, the sampled loops' ``eta0="auto"`` and the batch
+        loop's restart take into account.
+    fallback_eta : float or None
+        ``eta0="auto"`` of a per-coordinate optimizer when the data say
+        nothing (a zero gradient at the start); None for the ``1/L`` ones.
+    distance_rule : tuple of (float, float) or None
+        ``(factor, power)`` of the data-derived rate of a per-coordinate
+        optimizer: ``rate = D * factor / updates_per_epoch ** power``, with
+        ``D`` the largest distance to the optimum of the quadratic bound
+        along one coordinate (see ``_step_size.adaptive_rate``).
+    scale_free : bool
+        Whether the steps are invariant to the scale of each feature
+        ("normalized": the data-derived rate is then in its own units, and
+        only for the batch and mini-batch loops).
+    """
+
+    code: int
+    per_coordinate: bool = False
+    velocity: bool = False
+    fallback_eta: float | None = None
+    distance_rule: tuple[float, float] | None = None
+    scale_free: bool = False
+
+
+# Adagrad, RMSprop and Adam(W) move each coordinate by about their rate per
+# update: "auto" is a distance from the data (``_step_size``), and these
+# customary rates only the fallback; "normalized" takes Vowpal Wabbit's 0.5 for
+# one sample per step and Adagrad's rule in its own units otherwise.
+_ADAM_RULE = (1.0 / 8.0, 0.5)
+_ADAGRAD_RULE = (2.0, 0.25)
 OPTIMIZERS = {
-    "sgd": O.OPT_SGD,
-    "momentum": O.OPT_MOMENTUM,
-    "nesterov": O.OPT_NESTEROV,
-    "adagrad": O.OPT_ADAGRAD,
-    "rmsprop": O.OPT_RMSPROP,
-    "adam": O.OPT_ADAM,
-    "adamw": O.OPT_ADAMW,
-    "normalized": O.OPT_NORMALIZED,
+    "sgd": OptimizerInfo(O.OPT_SGD),
+    "momentum": OptimizerInfo(O.OPT_MOMENTUM, velocity=True),
+    "nesterov": OptimizerInfo(O.OPT_NESTEROV, velocity=True),
+    "adagrad": OptimizerInfo(O.OPT_ADAGRAD, per_coordinate=True, fallback_eta=0.01,
+                             distance_rule=_ADAGRAD_RULE),
+    "rmsprop": OptimizerInfo(O.OPT_RMSPROP, per_coordinate=True, fallback_eta=0.01,
+                             distance_rule=(1.0 / 16.0, 0.5)),
+    "adam": OptimizerInfo(O.OPT_ADAM, per_coordinate=True, fallback_eta=0.001,
+                          distance_rule=_ADAM_RULE),
+    "adamw": OptimizerInfo(O.OPT_ADAMW, per_coordinate=True, fallback_eta=0.001,
+                           distance_rule=_ADAM_RULE),
+    "normalized": OptimizerInfo(O.OPT_NORMALIZED, per_coordinate=True, fallback_eta=0.5,
+                                distance_rule=_ADAGRAD_RULE, scale_free=True),
 }
 
-# Optimizers whose step is normalised by gradient magnitudes: "auto" is not 1/L.
-# For the first four it is a distance from the data (``_step_size``) and these
-# customary rates are only the fallback when the data say nothing (a zero
-# gradient at the start); "normalized" takes Vowpal Wabbit's 0.5.
-ADAPTIVE_DEFAULT_ETA = {"adagrad": 0.01, "rmsprop": 0.01, "adam": 0.001, "adamw": 0.001,
-                        "normalized": 0.5}
 
-SCHEDULES = (
-    "constant",
-    "invscaling",
-    "optimal",
-    "adaptive",
-    "inverse_time",
-    "step",
-    "exponential",
-    "pa1",
-    "pa2",
-)
+@dataclass(frozen=True)
+class ScheduleInfo:
+    """What the driver needs to know about a learning-rate schedule.
 
-# The passive-aggressive steps (Crammer et al. 2006), as scikit-learn's SGD has
-# them: eta0 is their aggressiveness C ("auto": 1.0, as PassiveAggressive*'s
-# default C), one sample per plain step, and the loss each works with.
-PASSIVE_AGGRESSIVE = ("pa1", "pa2")
+    Attributes
+    ----------
+    code : int
+        Kernel code: the schedules that change within an epoch have their own
+        (``_kernels/schedules.py``); the others are evaluated once per epoch in
+        Python (``schedules.epoch_learning_rate``) and reach the kernels as
+        ``SCHED_PER_EPOCH``, a constant rate.
+    passive_aggressive : bool
+        Whether the rate of each loss step is chosen per sample from its loss
+        (Crammer et al. 2006): ``eta0`` is the aggressiveness C, one sample
+        per plain step.
+    """
+
+    code: int
+    passive_aggressive: bool = False
+
+
+SCHEDULES = {
+    "constant": ScheduleInfo(S.SCHED_PER_EPOCH),
+    "invscaling": ScheduleInfo(S.SCHED_INVSCALING),
+    "optimal": ScheduleInfo(S.SCHED_OPTIMAL),
+    "adaptive": ScheduleInfo(S.SCHED_PER_EPOCH),
+    "inverse_time": ScheduleInfo(S.SCHED_PER_EPOCH),
+    "step": ScheduleInfo(S.SCHED_PER_EPOCH),
+    "exponential": ScheduleInfo(S.SCHED_PER_EPOCH),
+    "pa1": ScheduleInfo(S.SCHED_PA1, passive_aggressive=True),
+    "pa2": ScheduleInfo(S.SCHED_PA2, passive_aggressive=True),
+}
+
+# The passive-aggressive steps, as scikit-learn's SGD has them: "auto" eta0 is
+# 1.0 (PassiveAggressive*'s default C), and the loss each works with.
+PASSIVE_AGGRESSIVE = tuple(name for name, info in SCHEDULES.items() if info.passive_aggressive)
 PASSIVE_AGGRESSIVE_C = 1.0
 PASSIVE_AGGRESSIVE_LOSS = {"classifier": "hinge", "regressor": "epsilon_insensitive"}
 

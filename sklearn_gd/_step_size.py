@@ -41,16 +41,14 @@ import math
 import numpy as np
 
 from ._kernels.data_passes import weighted_gram_product
+from ._registry import OPTIMIZERS
 
-# Rate = D * FACTOR / S ** POWER, per optimizer.
-_RULES = {
-    "adam": (1.0 / 8.0, 0.5),
-    "adamw": (1.0 / 8.0, 0.5),
-    "rmsprop": (1.0 / 16.0, 0.5),
-    "adagrad": (2.0, 0.25),
-}
-
-DATA_DERIVED = frozenset(_RULES)
+# The optimizers whose eta0="auto" is a distance derived from the data in the
+# weights' units (rate = D * factor / updates ** power, the registry's
+# ``distance_rule``); "normalized" uses Adagrad's rule in its own units, for
+# the batch and mini-batch loops only.
+DATA_DERIVED = frozenset(name for name, info in OPTIMIZERS.items()
+                         if info.distance_rule is not None and not info.scale_free)
 
 
 def column_mean_squares(rows, sample_weight):
@@ -134,7 +132,7 @@ def adaptive_rate(optimizer, rows, sample_weight, mean_gradient, curvature, l2,
     1 for all but "normalized" (see :func:`normalized_units`), which takes
     Adagrad's rule in its own units.
     """
-    factor, power = _RULES["adagrad" if optimizer == "normalized" else optimizer]
+    factor, power = OPTIMIZERS[optimizer].distance_rule
     g = np.asarray(mean_gradient, dtype=np.float64)
     width = g.shape[1] if fit_intercept else g.shape[1] - 1
     g = g[:, :width]

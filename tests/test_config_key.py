@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from sklearn_gd import GDClassifier, GDRegressor
-from sklearn_gd._base import _CONFIG_PARAMS
+from sklearn_gd._base import _CONFIG_PARAMS, _KERNEL_CODES, _KERNEL_HYPER
+from sklearn_gd._kernels import loops as K
 
 # A different valid value for every parameter that has one of a simple kind.
 _OTHER = {
@@ -24,7 +25,9 @@ _OTHER = {
     "optimizer_epsilon": 1e-3, "clip_value": 2.0, "clip_norm": 3.0, "max_iter": 7,
     "tol": 1e-2, "n_iter_no_change": 2, "early_stopping": True,
     "validation_fraction": 0.3, "shuffle": False, "random_state": 3, "warm_start": True,
-    "average": True, "verbose": 1, "epsilon": 0.3, "quantile": 0.3, "gamma": 1.0,
+    "average": True, "verbose": 1,
+    "epsilon": 3.0,  # above 1: Bottou's t0 then sees it through the huber derivative
+    "quantile": 0.3, "gamma": 1.0,
     "n_jobs": 2, "on_divergence": "recover", "class_weight": {0: 2.0},
 }
 
@@ -36,11 +39,16 @@ def _built(est, n_outputs=1):
     return codes.copy(), hyper.copy()
 
 
-@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
-def test_every_parameter_the_config_reads_is_in_its_cache_key(Est):
-    base = Est(penalty="elasticnet", learning_rate="optimal", optimizer="momentum")
+# Bases that make the optional entries live: the "optimal" schedule's t0, an L1
+# part, a velocity, and a loss with parameters of its own.
+_BASES = [dict(penalty="elasticnet", learning_rate="optimal", optimizer="momentum"),
+          dict(penalty="l1", learning_rate="optimal", optimizer="adam", loss="huber")]
+
+
+def _changes(Est, base_params):
+    """(parameter, entries of codes, entries of hyper) for each parameter changed in turn."""
+    base = Est(**base_params)
     codes, hyper = _built(base)
-    read = set()
     for name in base.get_params():
         other = _OTHER[name]
         other = other[Est] if isinstance(other, dict) and Est in other else other
@@ -51,11 +59,29 @@ def test_every_parameter_the_config_reads_is_in_its_cache_key(Est):
             new_codes, new_hyper = _built(changed)
         except ValueError:  # a combination the estimator refuses
             continue
-        if not (np.array_equal(codes, new_codes) and np.array_equal(hyper, new_hyper)):
-            read.add(name)
+        yield (name, [K.CODES_LAYOUT[i] for i in np.flatnonzero(codes != new_codes)],
+               [K.HYPER_LAYOUT[i] for i in np.flatnonzero(hyper != new_hyper)])
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_every_parameter_the_config_reads_is_in_its_cache_key(Est):
+    read = {name for name, codes, hyper in _changes(Est, _BASES[0]) if codes or hyper}
     missing = read - set(_CONFIG_PARAMS)
     assert not missing, f"the kernel config reads {sorted(missing)} but its key does not"
     assert {"loss", "alpha", "momentum", "learning_rate"} <= read  # the probe sees them
+
+
+@pytest.mark.parametrize("base", _BASES)
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_each_entry_declares_the_parameters_it_reads(Est, base):
+    """The fill table names, per entry of codes/hyper, the parameters its value reads."""
+    if Est is GDClassifier and base.get("loss") == "huber":
+        base = {**base, "loss": "modified_huber"}
+    undeclared = []
+    for name, codes, hyper in _changes(Est, base):
+        undeclared += [(name, entry) for entry in codes if name not in _KERNEL_CODES[entry][0]]
+        undeclared += [(name, entry) for entry in hyper if name not in _KERNEL_HYPER[entry][0]]
+    assert not undeclared, f"(parameter, entry) pairs read but not declared: {undeclared}"
 
 
 def test_set_params_between_partial_fit_calls_takes_effect():

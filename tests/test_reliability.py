@@ -201,6 +201,68 @@ def test_bit_identical_across_processes(cache, tmp_path):
     assert child["states"] == json.loads(json.dumps(here))
 
 
+_ORDER_SCRIPT = """
+    import json, sys, warnings
+    import numpy as np, scipy.sparse as sp
+    from sklearn_gd import GDRegressor
+    warnings.simplefilter("ignore")
+    if sys.argv[1] == "python-first":
+        # Bottou's t0 calls the loss from Python before any kernel is compiled.
+        GDRegressor(loss="huber")._loss_derivative(0.5, 1.0)
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((120, 6)) * np.array([1, 3, 0.1, 10, 1, 1])
+    y = X @ rng.standard_normal(6) + 0.3 * rng.standard_normal(120)
+    X = sp.csr_matrix(np.where(np.abs(X) > 0.8, X, 0.0))
+    est = GDRegressor(loss="huber", max_iter=4, tol=None).fit(X, y)
+    print(json.dumps([est.coef_.tobytes().hex(), est.intercept_.tobytes().hex()]))
+"""
+
+
+@pytest.mark.slow
+def test_bits_do_not_depend_on_compile_order(tmp_path):
+    """Two fresh interpreters, each with an empty cache, fit the same model; one has
+    called the loss from Python first. A helper that leaves a floating-point option
+    unset inherits it from its first caller's compilation (Numba's ConfigStack), so
+    this order changed the L-BFGS fit's last bits, and the cache kept whichever came
+    first for every later process."""
+    procs = {}
+    for order in ("kernel-first", "python-first"):
+        site = tmp_path / order
+        _copy_package(site)
+        procs[order] = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(_ORDER_SCRIPT), order],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+            env=_clean_env(PYTHONPATH=str(site), XDG_CACHE_HOME=str(site / "xdg")))
+    out = {}
+    for order, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, stderr
+        out[order] = json.loads(stdout.strip().splitlines()[-1])
+    assert out["kernel-first"] == out["python-first"]
+
+
+def test_every_kernel_states_its_floating_point_contract():
+    """The rule behind the test above, for every compiled function of the package."""
+    from sklearn_gd._kernels import (
+        custom_loops,
+        data_passes,
+        loops,
+        losses,
+        optimizers,
+        schedules,
+        shuffle,
+    )
+
+    unset = []
+    for module in (custom_loops, data_passes, loops, losses, optimizers, schedules, shuffle):
+        for name, value in vars(module).items():
+            options = getattr(value, "targetoptions", None)
+            if options is not None and value.py_func.__module__ == module.__name__:
+                unset += [f"{module.__name__}.{name}: {option}"
+                          for option in ("fastmath", "error_model") if option not in options]
+    assert not unset, unset
+
+
 @pytest.fixture
 def thread_pool_calls(monkeypatch):
     """Count how often the batch gradient hands blocks to its worker threads."""

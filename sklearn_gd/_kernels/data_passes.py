@@ -10,8 +10,7 @@ feature-scale warning of ``fit``, :func:`weighted_gram_product` the power
 iteration that sets the batch step size.
 """
 
-from ._jit import kernel
-from .loops import _FASTMATH
+from ._jit import FASTMATH, kernel
 from .rows import row_add_squares, row_axpy, row_dot
 
 # Reassociation lets LLVM vectorise the sum; 'nnan'/'ninf' are left out because
@@ -30,7 +29,7 @@ def all_finite(X):
     return acc == 0.0
 
 
-@kernel()
+@kernel(fastmath=False, error_model="python")
 def encode_labels(y, classes, multinomial, targets):
     """Write the target rows of labels ``y``; return the index of an unknown label or -1.
 
@@ -56,7 +55,7 @@ def encode_labels(y, classes, multinomial, targets):
     return -1
 
 
-@kernel()
+@kernel(fastmath=False, error_model="python")
 def column_sq_sums(rows, n_samples, out):
     """out[j] = sum over the n_samples rows of x_ij ** 2 (dense or CSR; float64 ``out``).
 
@@ -70,7 +69,7 @@ def column_sq_sums(rows, n_samples, out):
 
 
 # The epoch loops' flags: the row helpers are inlined with them.
-_row_kernel = kernel(fastmath=_FASTMATH, error_model="numpy")
+_row_kernel = kernel(fastmath=FASTMATH, error_model="numpy")
 
 
 @_row_kernel

@@ -47,7 +47,7 @@ import math
 
 import numpy as np
 
-from ._jit import kernel
+from ._jit import FASTMATH, kernel
 from .losses import LOSS_HINGE, loss_and_dscores, score_loss
 from .optimizers import (
     OPT_ADAGRAD,
@@ -77,43 +77,50 @@ from .schedules import SCHED_PA1, SCHED_PA2, step_learning_rate
 STATUS_OK = 0
 STATUS_DIVERGED = 1
 
-# Layout of ``codes``.
-C_LOSS = 0
-C_MULTINOMIAL = 1
-C_OPTIMIZER = 2
-C_SCHEDULE = 3
-C_FIT_INTERCEPT = 4
-# The update from which the iterates are averaged (1-based; 0: no averaging).
-C_AVERAGE = 5
-N_CODES = 6
+# Layout of ``codes`` (int64) and ``hyper`` (float64): the entries in order;
+# ``C_<NAME>`` / ``H_<NAME>`` is each one's index, a compile-time constant in
+# the kernels. ``_base._KERNEL_CODES`` / ``_base._KERNEL_HYPER`` fill them
+# (tests/test_layout.py checks that the names agree).
+CODES_LAYOUT = (
+    "loss",
+    "multinomial",
+    "optimizer",
+    "schedule",
+    "fit_intercept",
+    # The update from which the iterates are averaged (1-based; 0: no averaging).
+    "average",
+)
+(C_LOSS, C_MULTINOMIAL, C_OPTIMIZER, C_SCHEDULE, C_FIT_INTERCEPT,
+ C_AVERAGE) = range(len(CODES_LAYOUT))
+N_CODES = len(CODES_LAYOUT)
 
-# Layout of ``hyper``.
-H_EPSILON = 0
-H_QUANTILE = 1
-H_GAMMA = 2
-H_ETA = 3
-H_POWER_T = 4
-H_OPTIMAL_OFFSET = 5
-H_ALPHA = 6
-H_L2 = 7
-H_L1 = 8
-H_MOMENTUM = 9
-H_BETA_1 = 10
-H_BETA_2 = 11
-H_OPT_EPSILON = 12
-H_CLIP_VALUE = 13
-H_CLIP_NORM = 14
-N_HYPER = 15
+HYPER_LAYOUT = (
+    "epsilon",
+    "quantile",
+    "gamma",
+    "eta",
+    "power_t",
+    "optimal_offset",
+    "alpha",
+    "l2",
+    "l1",
+    "momentum",
+    "beta_1",
+    "beta_2",
+    "opt_epsilon",
+    "clip_value",
+    "clip_norm",
+)
+(H_EPSILON, H_QUANTILE, H_GAMMA, H_ETA, H_POWER_T, H_OPTIMAL_OFFSET, H_ALPHA, H_L2, H_L1,
+ H_MOMENTUM, H_BETA_1, H_BETA_2, H_OPT_EPSILON, H_CLIP_VALUE,
+ H_CLIP_NORM) = range(len(HYPER_LAYOUT))
+N_HYPER = len(HYPER_LAYOUT)
 
-# Reassociation lets LLVM vectorise the dot products and gradient sums (a fixed
-# order for a given build, so results stay reproducible); 'nnan'/'ninf' are not
-# allowed because the divergence checks rely on NaN and inf behaving as such.
-_FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
-_jit = kernel(fastmath=_FASTMATH, error_model="numpy")
+_jit = kernel(fastmath=FASTMATH, error_model="numpy")
 # Helpers called once per row or per step are inlined at the Numba IR level: a
 # call that passes arrays costs reference-count updates and blocks LLVM's view
 # of the loop (the batch gradient of 1,000 x 20 rows ran 2-6x slower).
-_inline = kernel(fastmath=_FASTMATH, error_model="numpy", inline="always")
+_inline = kernel(fastmath=FASTMATH, error_model="numpy", inline="always")
 
 
 # --------------------------------------------------------------- losses

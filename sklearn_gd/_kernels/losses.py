@@ -15,7 +15,7 @@ public names onto them.
 
 import math
 
-from ._jit import kernel
+from ._jit import FASTMATH, kernel
 
 LOSS_SQUARED_ERROR = 0
 LOSS_ABSOLUTE_ERROR = 1
@@ -33,9 +33,11 @@ LOSS_FOCAL = 11
 # functions (``custom_loops.py``); the built-in loops never see this code.
 LOSS_CUSTOM = 12
 
-_jit = kernel(error_model="numpy")
+# The loops' contract: margin_loss is also called from Python (Bottou's t0), and
+# must compile to the same code whichever caller comes first (see _jit).
+_jit = kernel(fastmath=FASTMATH, error_model="numpy")
 # Called once per row from the loops: inlined (see loops._inline).
-_inline = kernel(error_model="numpy", inline="always")
+_inline = kernel(fastmath=FASTMATH, error_model="numpy", inline="always")
 
 
 @_jit

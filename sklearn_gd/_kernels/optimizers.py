@@ -45,7 +45,7 @@ learning rate already multiplied by ``sqrt(t / N)``.
 
 import math
 
-from ._jit import kernel
+from ._jit import FASTMATH, kernel
 
 OPT_SGD = 0
 OPT_MOMENTUM = 1
@@ -57,7 +57,7 @@ OPT_ADAMW = 6
 OPT_NORMALIZED = 7
 
 
-@kernel()
+@kernel(fastmath=FASTMATH, error_model="numpy")
 def optimizer_step(code, w, g, m1, m2, lr, momentum, beta_1, beta_2, eps, bias1, bias2):
     """Return (new weight, new first moment, new second moment, effective step).
 
@@ -96,7 +96,7 @@ def optimizer_step(code, w, g, m1, m2, lr, momentum, beta_1, beta_2, eps, bias1,
 # Not a branch of optimizer_step: one more branch there made LLVM stop inlining
 # it into the loops, and a stochastic epoch of every other optimizer took more
 # than twice as long (docs/benchmarks.md, "Behind the code").
-@kernel()
+@kernel(fastmath=FASTMATH, error_model="numpy")
 def normalized_step(w, g, scale, m2, lr):
     """NAG's step: (new weight, new sum of squared gradients, effective step).
 

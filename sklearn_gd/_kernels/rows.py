@@ -12,9 +12,10 @@ from numba import types
 from numba.extending import overload
 from numba.np.numpy_support import as_dtype
 
+from ._jit import FASTMATH
 from .prefetch import prefetch_array_item
 
-_OPTIONS = {"fastmath": {"reassoc", "contract", "nsz", "arcp"}, "error_model": "numpy",
+_OPTIONS = {"fastmath": FASTMATH, "error_model": "numpy",
             "nogil": True}
 _LINE = 64  # bytes per cache line
 

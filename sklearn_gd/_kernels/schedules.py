@@ -11,7 +11,7 @@ constant.
 
 import math
 
-from ._jit import kernel
+from ._jit import FASTMATH, kernel
 
 # Codes seen by the kernel.
 SCHED_PER_EPOCH = 0  # the kernel uses the rate it is given, unchanged
@@ -24,7 +24,7 @@ SCHED_PA1 = 3
 SCHED_PA2 = 4
 
 
-@kernel()
+@kernel(fastmath=FASTMATH, error_model="numpy")
 def step_learning_rate(code, eta, t, power_t, optimal_offset, alpha):
     """Learning rate for update number ``t`` (1-based)."""
     if code == SCHED_INVSCALING:

@@ -19,7 +19,7 @@ _MIX_2 = 0x94D049BB133111EB
 _GOLDEN = 0x9E3779B97F4A7C15
 
 
-@kernel()
+@kernel(fastmath=False, error_model="python")
 def _splitmix64(state):
     """Return (next state, 64 random bits): Steele et al.'s SplitMix64."""
     state = uint64(state + uint64(_GOLDEN))
@@ -29,7 +29,7 @@ def _splitmix64(state):
     return state, z ^ (z >> uint64(31))
 
 
-@kernel()
+@kernel(fastmath=False, error_model="python")
 def shuffled_order(order, seed, epoch):
     """Fill ``order`` with a permutation of 0..n-1 determined by (seed, epoch)."""
     n = order.shape[0]
