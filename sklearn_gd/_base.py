@@ -35,9 +35,19 @@ from ._driver import (
     objective_of_rows,
     run_epochs,
 )
-from ._kernels import loops as K
-from ._kernels import schedules as S
+from ._kernels import loops as builtin_loops
+from ._kernels import schedules
 from ._kernels.data_passes import all_finite, column_sq_sums, weighted_gram_product
+from ._kernels.loops import (
+    C_LOSS,
+    C_MULTINOMIAL,
+    CODES_LAYOUT,
+    H_ETA,
+    H_L1,
+    H_L2,
+    H_OPTIMAL_OFFSET,
+    HYPER_LAYOUT,
+)
 from ._kernels.losses import (
     LOSS_ABSOLUTE_ERROR,
     LOSS_EPSILON_INSENSITIVE,
@@ -193,7 +203,7 @@ def _l1_part(est, n_outputs):
 
 _PENALTY_PARAMS = ("penalty", "alpha", "l1_ratio")
 # How each entry of the kernels' ``codes`` and ``hyper`` (their order:
-# ``K.CODES_LAYOUT``, ``K.HYPER_LAYOUT``) is filled: the constructor parameters
+# ``CODES_LAYOUT``, ``HYPER_LAYOUT``) is filled: the constructor parameters
 # it reads and its value, a function of the estimator and the number of outputs.
 # The entries that read a resolved "auto" (``optimizer_``, ``schedule_``) name
 # the parameter; the resolved values are in the cache key as well.
@@ -661,7 +671,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         codes, hyper = self._kernel_config(n_outputs, 0.0)
         if self._loss_info().code in _LIPSCHITZ_REGRESSION:
             codes = codes.copy()
-            codes[K.C_LOSS] = LOSS_SQUARED_ERROR
+            codes[C_LOSS] = LOSS_SQUARED_ERROR
         return codes, hyper
 
     def _distance_curvature(self, n_outputs):
@@ -703,7 +713,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _optimal_offset(self):
         if self.schedule_ != "optimal":
             return 0.0
-        return S.optimal_offset(self.alpha, lambda p: abs(self._loss_derivative(p, 1.0)))
+        return schedules.optimal_offset(self.alpha, lambda p: abs(self._loss_derivative(p, 1.0)))
 
     def _resolve_optimizer(self, partial=False):
         """What ``optimizer="auto"`` means for this fit (any other value is itself).
@@ -1122,20 +1132,20 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if cached is None or cached[0] != key:
             codes, hyper = self._build_kernel_config(n_outputs)
             # Bottou's t0 as built: the capped one below depends on eta0_ (the data).
-            cached = (key, codes, hyper, float(hyper[K.H_OPTIMAL_OFFSET]))
+            cached = (key, codes, hyper, float(hyper[H_OPTIMAL_OFFSET]))
             self._config_cache = cached
         _, codes, hyper, optimal_offset = cached
         if copy:
             hyper = hyper.copy()
-        hyper[K.H_ETA] = eta
+        hyper[H_ETA] = eta
         if optimal_offset:
-            hyper[K.H_OPTIMAL_OFFSET] = self._capped_optimal_offset(optimal_offset)
+            hyper[H_OPTIMAL_OFFSET] = self._capped_optimal_offset(optimal_offset)
         return codes, hyper
 
     def _build_kernel_config(self, n_outputs):
-        codes = np.array([_KERNEL_CODES[name][1](self, n_outputs) for name in K.CODES_LAYOUT],
+        codes = np.array([_KERNEL_CODES[name][1](self, n_outputs) for name in CODES_LAYOUT],
                          dtype=np.int64)
-        hyper = np.array([_KERNEL_HYPER[name][1](self, n_outputs) for name in K.HYPER_LAYOUT],
+        hyper = np.array([_KERNEL_HYPER[name][1](self, n_outputs) for name in HYPER_LAYOUT],
                          dtype=np.float64)
         return codes, hyper
 
@@ -1154,7 +1164,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         perceptron's.
         """
         bound = self._loops().zero_model_bound(targets, sample_weight,
-                                               bool(codes[K.C_MULTINOMIAL]))
+                                               bool(codes[C_MULTINOMIAL]))
         reference = bound / total_weight
         return reference if math.isfinite(reference) else math.inf
 
@@ -1211,7 +1221,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         velocity's steady state (see ``optimizers.py``), and restarts from
         zero velocity made it cycle.
         """
-        if not self._optimizer_info().velocity or hyper[K.H_L1] != 0.0:
+        if not self._optimizer_info().velocity or hyper[H_L1] != 0.0:
             return None
         return MomentumRestart(state, hyper, self.momentum, self._kernel_step_scales())
 
@@ -1439,13 +1449,13 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         epoch = state.epochs
         if self.schedule_ != "adaptive":
             milestones = self._milestones() if self.schedule_ == "step" else ()
-            state.eta = S.epoch_learning_rate(self.schedule_, self.eta0_, epoch,
+            state.eta = schedules.epoch_learning_rate(self.schedule_, self.eta0_, epoch,
                                                  self.decay_rate, milestones)
         elif state.eta is None:
             state.eta = self.eta0_
         # One epoch at one rate: the kept ``hyper`` can carry it.
         codes, hyper = self._kernel_config(n_outputs, state.eta, copy=False)
-        l2, l1 = hyper[K.H_L2], hyper[K.H_L1]
+        l2, l1 = hyper[H_L2], hyper[H_L1]
         n = rows.n_samples
         scores, dscores, work, check_grad, order = self._stream_scratch(n, params)
         order = self._epoch_order(order, epoch)
@@ -1467,7 +1477,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         total_weight = float(n) if unit else float(sample_weight.sum())
         blowup = BLOWUP * self._reference_objective(targets, sample_weight, codes,
                                                      total_weight)
-        penalty = K.penalty_value(params, l2, l1)
+        penalty = builtin_loops.penalty_value(params, l2, l1)
         objective = loss_sum / total_weight + penalty
         if blown_up(status, objective, blowup):
             self._raise_divergence(epoch, state.eta)

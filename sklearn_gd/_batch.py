@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from joblib import effective_n_jobs
 
-from ._kernels import loops as K
+from ._kernels import loops as builtin_loops
+from ._kernels.loops import C_FIT_INTERCEPT, C_OPTIMIZER, H_L2, H_MOMENTUM, STATUS_DIVERGED
 from ._kernels.optimizers import OPT_NORMALIZED
 
 # Below this many multiply-adds a batch gradient is not worth splitting.
@@ -59,7 +60,8 @@ class BlockGradient:
     ``grads[b]`` holds the gradient sum of block ``b``.
     """
 
-    def __init__(self, rows, targets, sample_weight, params, codes, hyper, n_jobs, loops=K):
+    def __init__(self, rows, targets, sample_weight, params, codes, hyper, n_jobs,
+                 loops=builtin_loops):
         self.args = (rows.data, targets, sample_weight, params, codes, hyper)
         self.batch_gradient = loops.batch_gradient_kernel(codes, params.shape[0])
         n = self.n = rows.n_samples
@@ -104,7 +106,7 @@ class FullGradient:
     """
 
     def __init__(self, rows, targets, sample_weight, like, codes, hyper, n_jobs=None,
-                 loops=K):
+                 loops=builtin_loops):
         self.buffer = np.empty_like(like)
         self.gradient = BlockGradient(rows, targets, sample_weight, self.buffer, codes, hyper,
                                       n_jobs, loops)
@@ -159,13 +161,13 @@ class MomentumRestart:
         """
         direction = velocity if self.step_scales is None else velocity * self.step_scales
         gradient = grads.sum(axis=0, dtype=np.float64) / n_samples
-        gradient[:, :-1] += self.hyper[K.H_L2] * params[:, :-1]
+        gradient[:, :-1] += self.hyper[H_L2] * params[:, :-1]
         if float(np.sum(gradient * direction)) < 0.0:
             velocity[...] = 0.0
             self.state.momentum_steps = 0
         self.state.momentum_steps += 1
         k = self.state.momentum_steps
-        self.hyper[K.H_MOMENTUM] = min(self.momentum, (k - 1.0) / (k + 2.0))
+        self.hyper[H_MOMENTUM] = min(self.momentum, (k - 1.0) / (k + 2.0))
 
 
 class BatchEpoch:
@@ -180,7 +182,7 @@ class BatchEpoch:
     """
 
     def __init__(self, rows, targets, sample_weight, params, m1, m2, codes, hyper, n_jobs,
-                 restart=None, step_scales=NO_STEP_SCALES, loops=K):
+                 restart=None, step_scales=NO_STEP_SCALES, loops=builtin_loops):
         self.gradient = BlockGradient(rows, targets, sample_weight, params, codes, hyper,
                                       n_jobs, loops)
         self.params, self.m1, self.m2 = params, m1, m2
@@ -190,25 +192,25 @@ class BatchEpoch:
         self.before = np.empty_like(params)
         self.grad_sum = np.empty_like(params)
         self.mean_norm = None
-        if codes[K.C_OPTIMIZER] == OPT_NORMALIZED:
-            self.mean_norm = K.batch_row_scales(rows.data, rows.n_samples, sample_weight,
-                                                params, m1) \
-                + (1.0 if codes[K.C_FIT_INTERCEPT] else 0.0)
+        if codes[C_OPTIMIZER] == OPT_NORMALIZED:
+            self.mean_norm = builtin_loops.batch_row_scales(
+                rows.data, rows.n_samples, sample_weight, params, m1) \
+                + (1.0 if codes[C_FIT_INTERCEPT] else 0.0)
 
     def __call__(self, epoch, t):
         loss_sum = self.gradient()
         if not np.isfinite(loss_sum):
-            return loss_sum, t, K.STATUS_DIVERGED
+            return loss_sum, t, STATUS_DIVERGED
         t = int(t) + 1
         # Kept buffers, not copies: one epoch on small data is a few microseconds.
         np.copyto(self.before, self.params)
         if self.restart is not None:
             self.restart(self.gradient.grads, self.m1, self.params, float(self.gradient.n))
         if self.mean_norm is not None:
-            K.note_mean_norm(self.m1, self.mean_norm, t)
-        status = K.batch_update(self.params, self.gradient.grads, float(self.gradient.n),
-                                self.m1, self.m2, self.step_scales, t, self.codes,
-                                self.hyper)
+            builtin_loops.note_mean_norm(self.m1, self.mean_norm, t)
+        status = builtin_loops.batch_update(
+            self.params, self.gradient.grads, float(self.gradient.n), self.m1, self.m2,
+            self.step_scales, t, self.codes, self.hyper)
         # batch_update leaves the sum of the block gradients in block 0.
         np.copyto(self.grad_sum, self.gradient.grads[0])
         self.last_gradient = (self.before, loss_sum, self.grad_sum)

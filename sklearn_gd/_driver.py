@@ -22,8 +22,9 @@ from sklearn.exceptions import ConvergenceWarning
 from ._batch import FullGradient
 from ._callbacks import NoCallbacks
 from ._convergence import Certifier, Convergence, Objective, StoppingRule, feature_scales
-from ._kernels import loops as K
-from ._kernels import schedules as S
+from ._kernels import loops as builtin_loops
+from ._kernels import schedules
+from ._kernels.loops import C_FIT_INTERCEPT, H_ETA, H_L1, H_L2, H_OPTIMAL_OFFSET, STATUS_DIVERGED
 from ._step_size import column_mean_squares as column_mean_squares_of
 from ._warnings import warn
 
@@ -55,7 +56,7 @@ class DivergenceWarning(UserWarning):
 
 def blown_up(status, objective, limit):
     """Whether an epoch diverged: NaN/inf in the kernel, or an objective over ``limit``."""
-    return status == K.STATUS_DIVERGED or not objective <= limit
+    return status == STATUS_DIVERGED or not objective <= limit
 
 
 class StepSize:
@@ -80,9 +81,9 @@ class StepSize:
 
     def start_epoch(self, epoch):
         if self.schedule != "adaptive":
-            self.state.eta = self.scale * S.epoch_learning_rate(
+            self.state.eta = self.scale * schedules.epoch_learning_rate(
                 self.schedule, self.eta0, epoch, self.decay_rate, self.milestones)
-        self.hyper[K.H_ETA] = self.state.eta
+        self.hyper[H_ETA] = self.state.eta
 
     def cut(self, factor):
         self.scale *= factor
@@ -91,8 +92,8 @@ class StepSize:
             # Python floats: with a tiny alpha the offset is near the float
             # range already, and a cut may take it to inf, i.e. a rate of 0,
             # which is what cutting a rate of almost nothing amounts to.
-            elapsed = float(self.hyper[K.H_OPTIMAL_OFFSET]) + self.state.t
-            self.hyper[K.H_OPTIMAL_OFFSET] = elapsed / factor - self.state.t
+            elapsed = float(self.hyper[H_OPTIMAL_OFFSET]) + self.state.t
+            self.hyper[H_OPTIMAL_OFFSET] = elapsed / factor - self.state.t
 
 
 class DivergenceGuard:
@@ -167,7 +168,7 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
     codes, hyper = est._kernel_config(params.shape[0], est.eta0_ if state.eta is None
                                       else state.eta)
     step = StepSize(est, state, hyper)
-    l2, l1 = hyper[K.H_L2], hyper[K.H_L1]
+    l2, l1 = hyper[H_L2], hyper[H_L1]
     epoch_fn = (epoch_factory or est._epoch_function)(rows, targets, sample_weight, state,
                                                        codes, hyper)
     if total_weight is None:
@@ -184,7 +185,7 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
         if column_mean_squares is None:
             column_mean_squares = column_mean_squares_of(rows, sample_weight)
         objective_of = Objective(gradient_factory(codes, hyper), total_weight, l2, l1,
-                                 bool(codes[K.C_FIT_INTERCEPT]),
+                                 bool(codes[C_FIT_INTERCEPT]),
                                  feature_scales(column_mean_squares))
         certifier = Certifier(objective_of, est.tol, est.n_iter_no_change, batch,
                               est._loss_info().smooth, params)
@@ -212,10 +213,10 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
         guard.keep(checkpoint() if guard.recover else None)
         callbacks.begin_epoch(params)
         loss_sum, t, status = epoch_fn(epoch, state.t)
-        objective = loss_sum / total_weight + K.penalty_value(params, l2, l1)
+        objective = loss_sum / total_weight + builtin_loops.penalty_value(params, l2, l1)
         reason = None
         if blown_up(status, objective, guard.limit):
-            if batch and status != K.STATUS_DIVERGED and n_epochs:
+            if batch and status != STATUS_DIVERGED and n_epochs:
                 # The batch loss is measured before the step: the step that
                 # blew up was the previous epoch's.
                 epoch -= 1
@@ -326,7 +327,7 @@ def _warn_not_converged(estimator, convergence):
 
 
 def objective_of_rows(rows, targets, sample_weight, stop, weight, params, codes, hyper,
-                       scratch=None, penalty=None, loops=K):
+                       scratch=None, penalty=None, loops=builtin_loops):
     """Objective of ``params`` on rows [0, stop) of weight total ``weight``.
 
     The check of the last update of a run (nothing is updated; the gradient
@@ -344,5 +345,5 @@ def objective_of_rows(rows, targets, sample_weight, stop, weight, params, codes,
     loss = gradient(rows.data, targets, sample_weight, 0, stop, params, grad, scores, dscores,
                     codes, hyper)
     if penalty is None:
-        penalty = K.penalty_value(params, hyper[K.H_L2], hyper[K.H_L1])
+        penalty = builtin_loops.penalty_value(params, hyper[H_L2], hyper[H_L1])
     return loss / weight + penalty

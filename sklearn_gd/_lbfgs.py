@@ -11,7 +11,7 @@ from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
 from ._convergence import Convergence, feature_scales, residual_norm
-from ._kernels import loops as K
+from ._kernels.loops import C_FIT_INTERCEPT, H_L2
 from ._warnings import warn
 
 
@@ -46,9 +46,9 @@ def fit_lbfgs(estimator, gradient_factory, n, column_mean_squares, state, max_it
     shape = params.shape
     codes, hyper = estimator._kernel_config(shape[0], 0.0)
     gradient = gradient_factory(codes, hyper)
-    l2 = float(hyper[K.H_L2])
+    l2 = float(hyper[H_L2])
     n = float(n)
-    fit_intercept = bool(codes[K.C_FIT_INTERCEPT])
+    fit_intercept = bool(codes[C_FIT_INTERCEPT])
 
     # L-BFGS sees x = theta * unscale; the gradient in x is grad / unscale.
     unscale = np.ones(shape)

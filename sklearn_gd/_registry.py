@@ -9,9 +9,37 @@ loss, an optimizer or a schedule means: its kernel branch, a row here, tests
 
 from dataclasses import dataclass
 
-from ._kernels import losses as L
-from ._kernels import optimizers as O
-from ._kernels import schedules as S
+from ._kernels.losses import (
+    LOSS_ABSOLUTE_ERROR,
+    LOSS_EPSILON_INSENSITIVE,
+    LOSS_FOCAL,
+    LOSS_HINGE,
+    LOSS_HUBER,
+    LOSS_LOG,
+    LOSS_MODIFIED_HUBER,
+    LOSS_PERCEPTRON,
+    LOSS_QUANTILE,
+    LOSS_SQUARED_EPSILON_INSENSITIVE,
+    LOSS_SQUARED_ERROR,
+    LOSS_SQUARED_HINGE,
+)
+from ._kernels.optimizers import (
+    OPT_ADAGRAD,
+    OPT_ADAM,
+    OPT_ADAMW,
+    OPT_MOMENTUM,
+    OPT_NESTEROV,
+    OPT_NORMALIZED,
+    OPT_RMSPROP,
+    OPT_SGD,
+)
+from ._kernels.schedules import (
+    SCHED_INVSCALING,
+    SCHED_OPTIMAL,
+    SCHED_PA1,
+    SCHED_PA2,
+    SCHED_PER_EPOCH,
+)
 
 
 @dataclass(frozen=True)
@@ -45,21 +73,21 @@ class LossInfo:
 
 
 REGRESSION_LOSSES = {
-    "squared_error": LossInfo(L.LOSS_SQUARED_ERROR, 1.0),
-    "absolute_error": LossInfo(L.LOSS_ABSOLUTE_ERROR, 1.0, smooth=False),
-    "huber": LossInfo(L.LOSS_HUBER, 1.0),
-    "epsilon_insensitive": LossInfo(L.LOSS_EPSILON_INSENSITIVE, 1.0, smooth=False),
-    "squared_epsilon_insensitive": LossInfo(L.LOSS_SQUARED_EPSILON_INSENSITIVE, 2.0),
-    "quantile": LossInfo(L.LOSS_QUANTILE, 1.0, smooth=False),
+    "squared_error": LossInfo(LOSS_SQUARED_ERROR, 1.0),
+    "absolute_error": LossInfo(LOSS_ABSOLUTE_ERROR, 1.0, smooth=False),
+    "huber": LossInfo(LOSS_HUBER, 1.0),
+    "epsilon_insensitive": LossInfo(LOSS_EPSILON_INSENSITIVE, 1.0, smooth=False),
+    "squared_epsilon_insensitive": LossInfo(LOSS_SQUARED_EPSILON_INSENSITIVE, 2.0),
+    "quantile": LossInfo(LOSS_QUANTILE, 1.0, smooth=False),
 }
 
 CLASSIFICATION_LOSSES = {
-    "log_loss": LossInfo(L.LOSS_LOG, 0.25, probabilistic=True, multinomial=True),
-    "hinge": LossInfo(L.LOSS_HINGE, 1.0, smooth=False),
-    "squared_hinge": LossInfo(L.LOSS_SQUARED_HINGE, 2.0),
-    "modified_huber": LossInfo(L.LOSS_MODIFIED_HUBER, 2.0, probabilistic=True),
-    "perceptron": LossInfo(L.LOSS_PERCEPTRON, 1.0, smooth=False),
-    "focal": LossInfo(L.LOSS_FOCAL, 0.25, probabilistic=True, multinomial=True),
+    "log_loss": LossInfo(LOSS_LOG, 0.25, probabilistic=True, multinomial=True),
+    "hinge": LossInfo(LOSS_HINGE, 1.0, smooth=False),
+    "squared_hinge": LossInfo(LOSS_SQUARED_HINGE, 2.0),
+    "modified_huber": LossInfo(LOSS_MODIFIED_HUBER, 2.0, probabilistic=True),
+    "perceptron": LossInfo(LOSS_PERCEPTRON, 1.0, smooth=False),
+    "focal": LossInfo(LOSS_FOCAL, 0.25, probabilistic=True, multinomial=True),
 }
 
 # The regression losses GDClassifier also takes, as scikit-learn's SGDClassifier
@@ -122,18 +150,18 @@ class OptimizerInfo:
 _ADAM_RULE = (1.0 / 8.0, 0.5)
 _ADAGRAD_RULE = (2.0, 0.25)
 OPTIMIZERS = {
-    "sgd": OptimizerInfo(O.OPT_SGD),
-    "momentum": OptimizerInfo(O.OPT_MOMENTUM, velocity=True),
-    "nesterov": OptimizerInfo(O.OPT_NESTEROV, velocity=True),
-    "adagrad": OptimizerInfo(O.OPT_ADAGRAD, per_coordinate=True, fallback_eta=0.01,
+    "sgd": OptimizerInfo(OPT_SGD),
+    "momentum": OptimizerInfo(OPT_MOMENTUM, velocity=True),
+    "nesterov": OptimizerInfo(OPT_NESTEROV, velocity=True),
+    "adagrad": OptimizerInfo(OPT_ADAGRAD, per_coordinate=True, fallback_eta=0.01,
                              distance_rule=_ADAGRAD_RULE),
-    "rmsprop": OptimizerInfo(O.OPT_RMSPROP, per_coordinate=True, fallback_eta=0.01,
+    "rmsprop": OptimizerInfo(OPT_RMSPROP, per_coordinate=True, fallback_eta=0.01,
                              distance_rule=(1.0 / 16.0, 0.5)),
-    "adam": OptimizerInfo(O.OPT_ADAM, per_coordinate=True, fallback_eta=0.001,
+    "adam": OptimizerInfo(OPT_ADAM, per_coordinate=True, fallback_eta=0.001,
                           distance_rule=_ADAM_RULE),
-    "adamw": OptimizerInfo(O.OPT_ADAMW, per_coordinate=True, fallback_eta=0.001,
+    "adamw": OptimizerInfo(OPT_ADAMW, per_coordinate=True, fallback_eta=0.001,
                            distance_rule=_ADAM_RULE),
-    "normalized": OptimizerInfo(O.OPT_NORMALIZED, per_coordinate=True, fallback_eta=0.5,
+    "normalized": OptimizerInfo(OPT_NORMALIZED, per_coordinate=True, fallback_eta=0.5,
                                 distance_rule=_ADAGRAD_RULE, scale_free=True),
 }
 
@@ -160,15 +188,15 @@ class ScheduleInfo:
 
 
 SCHEDULES = {
-    "constant": ScheduleInfo(S.SCHED_PER_EPOCH),
-    "invscaling": ScheduleInfo(S.SCHED_INVSCALING),
-    "optimal": ScheduleInfo(S.SCHED_OPTIMAL),
-    "adaptive": ScheduleInfo(S.SCHED_PER_EPOCH),
-    "inverse_time": ScheduleInfo(S.SCHED_PER_EPOCH),
-    "step": ScheduleInfo(S.SCHED_PER_EPOCH),
-    "exponential": ScheduleInfo(S.SCHED_PER_EPOCH),
-    "pa1": ScheduleInfo(S.SCHED_PA1, passive_aggressive=True),
-    "pa2": ScheduleInfo(S.SCHED_PA2, passive_aggressive=True),
+    "constant": ScheduleInfo(SCHED_PER_EPOCH),
+    "invscaling": ScheduleInfo(SCHED_INVSCALING),
+    "optimal": ScheduleInfo(SCHED_OPTIMAL),
+    "adaptive": ScheduleInfo(SCHED_PER_EPOCH),
+    "inverse_time": ScheduleInfo(SCHED_PER_EPOCH),
+    "step": ScheduleInfo(SCHED_PER_EPOCH),
+    "exponential": ScheduleInfo(SCHED_PER_EPOCH),
+    "pa1": ScheduleInfo(SCHED_PA1, passive_aggressive=True),
+    "pa2": ScheduleInfo(SCHED_PA2, passive_aggressive=True),
 }
 
 # The passive-aggressive steps, as scikit-learn's SGD has them: "auto" eta0 is

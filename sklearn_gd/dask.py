@@ -62,7 +62,8 @@ from ._base import BaseGD, _Rows, _top_eigenvalue, check_n_features, restore_sta
 from ._batch import NO_STEP_SCALES
 from ._callbacks import NoCallbacks
 from ._custom_loss import CustomLoss
-from ._kernels import loops as K
+from ._kernels import loops as builtin_loops
+from ._kernels.loops import STATUS_DIVERGED
 from ._lbfgs import fit_lbfgs
 
 __all__ = ["fit_dask"]
@@ -445,7 +446,7 @@ def _block_gradient(X, targets, sample_weight, step):
     grad = np.zeros_like(params)
     scores = np.empty(params.shape[0])
     dscores = np.empty(params.shape[0])
-    gradient = K.batch_gradient_kernel(codes, params.shape[0])
+    gradient = builtin_loops.batch_gradient_kernel(codes, params.shape[0])
     loss = gradient(rows.data, targets, sample_weight, 0, rows.n_samples, params, grad, scores,
                     dscores, codes, hyper)
     return float(loss), grad
@@ -564,13 +565,13 @@ class _DaskBatchEpoch:
     def __call__(self, epoch, t):
         loss_sum, grad = self.gradient(self.params, self.codes, self.hyper)
         if not np.isfinite(loss_sum):
-            return loss_sum, t, K.STATUS_DIVERGED
+            return loss_sum, t, STATUS_DIVERGED
         t = int(t) + 1
         # As BatchEpoch's: the certificate of the weights before the step.
         self.last_gradient = (self.params.copy(), loss_sum, grad.copy())
         if self.restart is not None:
             self.restart(grad[None], self.m1, self.params, float(self.gradient.n_samples))
-        status = K.batch_update(self.params, grad[None], float(self.gradient.n_samples),
+        status = builtin_loops.batch_update(self.params, grad[None], float(self.gradient.n_samples),
                                 self.m1, self.m2, self.step_scales, t, self.codes,
                                 self.hyper)
         return loss_sum, t, status

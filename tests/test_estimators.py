@@ -10,16 +10,15 @@ estimator, scikit-learn's peer, the state before a call), never against
 hard-coded numbers.
 """
 
-import hashlib
 import math
 import pickle
 import warnings
 from functools import cache
 
-import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from helpers import digest, frozen, roundtrip
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import (
@@ -52,16 +51,6 @@ pytestmark = [
 
 
 # --------------------------------------------------------------------- data
-def _frozen(*arrays):
-    """Read-only arrays, so that no test (or estimator) can modify shared data."""
-    out = []
-    for a in arrays:
-        a = np.array(a, copy=True)
-        a.flags.writeable = False
-        out.append(a)
-    return tuple(out)
-
-
 @cache
 def _split(name):
     """(X_train, X_test, y_train, y_test) of a scikit-learn data set, unscaled."""
@@ -69,7 +58,7 @@ def _split(name):
               "diabetes": load_diabetes, "iris": load_iris}[name]
     X, y = loader(return_X_y=True)
     stratify = None if name == "diabetes" else y
-    return _frozen(*train_test_split(X, y, test_size=0.25, random_state=0,
+    return frozen(*train_test_split(X, y, test_size=0.25, random_state=0,
                                      stratify=stratify))
 
 
@@ -78,7 +67,7 @@ def _scaled(name):
     """Standardized (with training statistics) version of :func:`_split`."""
     Xtr, Xte, ytr, yte = _split(name)
     scaler = StandardScaler().fit(Xtr)
-    return _frozen(scaler.transform(Xtr), scaler.transform(Xte), ytr, yte)
+    return frozen(scaler.transform(Xtr), scaler.transform(Xte), ytr, yte)
 
 
 def _clf_data():
@@ -135,17 +124,6 @@ def _assert_same_state(a, b, keys=None):
 
 _CORE = ("coef_", "intercept_", "t_", "optimizer_state_.first_moment",
          "optimizer_state_.second_moment")
-
-
-def _checksum(*arrays):
-    h = hashlib.sha256()
-    for a in arrays:
-        if sp.issparse(a):
-            for part in (a.data, a.indices, a.indptr):
-                h.update(np.ascontiguousarray(part).tobytes())
-        else:
-            h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
 
 
 # ======================================================= 1. model selection
@@ -206,14 +184,6 @@ def test_clone_is_unfitted_with_equal_params(Est):
         copy.predict(X)
 
 
-def _roundtrip(est, how, tmp_path):
-    if how == "pickle":
-        return pickle.loads(pickle.dumps(est))
-    path = tmp_path / "model.joblib"
-    joblib.dump(est, path)
-    return joblib.load(path)
-
-
 @pytest.mark.parametrize("how", ["pickle", "joblib"])
 @pytest.mark.parametrize("start", ["fit", "partial_fit"])
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
@@ -224,7 +194,7 @@ def test_persistence_round_trip(Est, start, how, tmp_path):
         est.fit(X[:200], y[:200])
     else:
         _pf(est, X[:200], y[:200])
-    loaded = _roundtrip(est, how, tmp_path)
+    loaded = roundtrip(est, how, tmp_path)
 
     assert_array_equal(loaded.predict(X), est.predict(X))
     if Est is GDClassifier:
@@ -657,7 +627,7 @@ def test_user_inputs_never_modified(Est, method, sparse, writeable):
     arrays += [y, sw]
     for a in arrays:
         a.flags.writeable = writeable
-    before = _checksum(X, y, sw)
+    before = digest(X, y, sw)
     params = dict(solver="stochastic", max_iter=5, random_state=0)
     if method == "fit":
         if Est is GDClassifier:
@@ -669,7 +639,7 @@ def test_user_inputs_never_modified(Est, method, sparse, writeable):
         est = _pf(Est(**params), X, y, sample_weight=sw)
         _pf(est, X, y, sample_weight=sw)
     assert np.all(np.isfinite(est.coef_))
-    assert _checksum(X, y, sw) == before
+    assert digest(X, y, sw) == before
     assert all(a.flags.writeable == writeable for a in arrays)
 
 

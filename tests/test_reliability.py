@@ -5,10 +5,8 @@ The tests marked ``slow`` start fresh Python processes that compile the kernels
 from an empty cache (5-20 s each); deselect them with ``-m "not slow"``.
 """
 
-import hashlib
 import json
 import os
-import pickle
 import shutil
 import stat
 import subprocess
@@ -19,10 +17,10 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from helpers import digest, frozen, roundtrip, state
 from sklearn.exceptions import ConvergenceWarning
 
 import sklearn_gd
@@ -39,35 +37,6 @@ SOLVERS = ("batch", "minibatch", "stochastic")
 
 
 # --------------------------------------------------------------------- helpers
-def _digest(*arrays):
-    """SHA-256 of the raw bytes (and dtypes/shapes) of arrays or CSR matrices."""
-    h = hashlib.sha256()
-    for a in arrays:
-        if a is None:
-            h.update(b"None")
-            continue
-        parts = [a.data, a.indices, a.indptr] if sp.issparse(a) else [np.asarray(a)]
-        for p in parts:
-            h.update(f"{p.dtype.str}{p.shape}".encode())
-            h.update(np.ascontiguousarray(p).tobytes())
-    return h.hexdigest()
-
-
-def _state(est):
-    """Everything that must be bit-identical between two equivalent estimators."""
-    out = {
-        "coef_": est.coef_.tobytes().hex(),
-        "intercept_": est.intercept_.tobytes().hex(),
-        "n_iter_": est.n_iter_,
-        "loss_curve_": [float(v).hex() for v in est.loss_curve_],
-    }
-    if hasattr(est, "optimizer_state_"):
-        out["moments"] = [v.tobytes().hex() for _, v in sorted(est.optimizer_state_.items())]
-    if hasattr(est, "t_"):
-        out["t_"] = int(est.t_)
-    return out
-
-
 def _regression(n=300, d=6, seed=0, dtype=np.float64):
     rng = np.random.RandomState(seed)
     X = rng.standard_normal((n, d)).astype(dtype)
@@ -87,23 +56,6 @@ def _large_regression():
     # 40000 x 20 = 800,000 multiply-adds per pass, above the block-thread
     # threshold of sklearn_gd._batch (2**18).
     return _regression(n=40_000, d=20, seed=1)
-
-
-def _frozen(*arrays):
-    out = []
-    for a in arrays:
-        if a is None:
-            out.append(None)
-            continue
-        if sp.issparse(a):
-            a = a.copy()
-            for part in (a.data, a.indices, a.indptr):
-                part.flags.writeable = False
-        else:
-            a = np.array(a, copy=True, order="K")
-            a.flags.writeable = False
-        out.append(a)
-    return out
 
 
 def _clean_env(**extra):
@@ -156,7 +108,7 @@ def _determinism_fit(kind, params, random_state=0):
 def test_same_random_state_gives_bit_identical_fits(kind, params):
     a = _determinism_fit(kind, params)
     b = _determinism_fit(kind, params)
-    assert _state(a) == _state(b)
+    assert state(a) == state(b)
     if params["solver"] != "batch":
         # The test can fail: the seed does change the shuffled order.
         c = _determinism_fit(kind, params, random_state=1)
@@ -179,7 +131,7 @@ def test_bit_identical_across_processes(cache, tmp_path):
         import test_reliability as T
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", numba.core.errors.NumbaWarning)
-            out = [T._state(T._determinism_fit(kind, params))
+            out = [T.state(T._determinism_fit(kind, params))
                    for kind, params in T._DETERMINISM_CONFIGS]
         numba_warnings = [str(w.message) for w in caught
                           if issubclass(w.category, numba.core.errors.NumbaWarning)]
@@ -197,7 +149,7 @@ def test_bit_identical_across_processes(cache, tmp_path):
     if cache == "empty":
         assert child["package"].startswith(str(tmp_path))
     assert child["warnings"] == []
-    here = [_state(_determinism_fit(kind, params)) for kind, params in _DETERMINISM_CONFIGS]
+    here = [state(_determinism_fit(kind, params)) for kind, params in _DETERMINISM_CONFIGS]
     assert child["states"] == json.loads(json.dumps(here))
 
 
@@ -293,7 +245,7 @@ def test_n_jobs_does_not_change_the_bits(Est, optimizer, layout, thread_pool_cal
         calls_before = len(thread_pool_calls)
         est = Est(solver="batch", optimizer=optimizer, max_iter=8, tol=None, n_jobs=n_jobs,
                   random_state=0).fit(X, y)
-        states[n_jobs] = _state(est)
+        states[n_jobs] = state(est)
         if n_jobs == 1:
             assert len(thread_pool_calls) == calls_before, "n_jobs=1 used worker threads"
         else:
@@ -338,12 +290,12 @@ _UNTOUCHED_PARAMS = [
                                           ("csr32", np.float64), ("csr64", np.float32)])
 @pytest.mark.parametrize("kind", ["reg", "clf"])
 def test_read_only_inputs_are_accepted_and_never_modified(kind, layout, dtype, params):
-    X, y, sw = _frozen(*_inputs(kind, layout, dtype))
+    X, y, sw = frozen(*_inputs(kind, layout, dtype))
     Est = GDRegressor if kind == "reg" else GDClassifier
     n_out = 1 if kind == "reg" else len(np.unique(y))
-    coef_init, intercept_init = _frozen(np.full((n_out, X.shape[1]), 0.01).squeeze(
+    coef_init, intercept_init = frozen(np.full((n_out, X.shape[1]), 0.01).squeeze(
         axis=0 if kind == "reg" else None), np.full(n_out, 0.1))
-    before = _digest(X, y, sw, coef_init, intercept_init)
+    before = digest(X, y, sw, coef_init, intercept_init)
 
     est = Est(max_iter=4, random_state=0, **params)
     est.fit(X, y, coef_init=coef_init, intercept_init=intercept_init, sample_weight=sw)
@@ -363,7 +315,7 @@ def test_read_only_inputs_are_accepted_and_never_modified(kind, layout, dtype, p
     assert all(np.all(np.isfinite(np.asarray(o, dtype=float))) for o in outputs)
     assert log_proba is None or not np.any(np.isnan(log_proba))
     assert np.all(np.isfinite(est.coef_))
-    assert _digest(X, y, sw, coef_init, intercept_init) == before
+    assert digest(X, y, sw, coef_init, intercept_init) == before
     parts = [X.data, X.indices, X.indptr] if sp.issparse(X) else [X]
     assert not any(p.flags.writeable for p in parts + [y, sw])
 
@@ -374,13 +326,13 @@ def test_writeable_inputs_are_not_modified_either(layout):
     views; the Python-side preprocessing (sample-weight scaling, class weights,
     early-stopping split) could still write into the caller's arrays."""
     X, y, sw = _inputs("clf", layout, np.float64)
-    before = _digest(X, y, sw)
+    before = digest(X, y, sw)
     for solver in SOLVERS:
         est = GDClassifier(solver=solver, optimizer="adamw", max_iter=3, random_state=0,
                            class_weight="balanced", early_stopping=solver == "minibatch")
         est.fit(X, y, sample_weight=sw)
         est.predict_proba(X)
-    assert _digest(X, y, sw) == before
+    assert digest(X, y, sw) == before
 
 
 # ============================================================ c. concurrency
@@ -420,14 +372,14 @@ def test_fit_does_not_depend_on_blas_threads(solver):
     fits = []
     for threads in (1, 2):
         with threadpoolctl.threadpool_limits(limits=threads, user_api="blas"):
-            fits.append(_state(GDClassifier(solver=solver, max_iter=3, tol=None,
+            fits.append(state(GDClassifier(solver=solver, max_iter=3, tol=None,
                                             random_state=0).fit(X, y)))
     assert fits[0] == fits[1]
 
 
 def _run_job(job):
     Est, params, X, y = job
-    return _state(Est(**params).fit(X, y))
+    return state(Est(**params).fit(X, y))
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
@@ -459,7 +411,7 @@ def test_concurrent_partial_fit_streams_match_sequential():
                            random_state=seed)
         for idx in chunks:
             est.partial_fit(X[idx], y[idx], classes=np.arange(3))
-        return _state(est)
+        return state(est)
 
     sequential = [stream(s) for s in range(6)]
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -468,14 +420,6 @@ def test_concurrent_partial_fit_streams_match_sequential():
 
 
 # ============================================================ d. persistence
-def _roundtrip(est, how, tmp_path):
-    if how == "pickle":
-        return pickle.loads(pickle.dumps(est, protocol=pickle.HIGHEST_PROTOCOL))
-    path = tmp_path / "model.joblib"
-    joblib.dump(est, path)
-    return joblib.load(path)
-
-
 _PERSISTENCE_CONFIGS = [
     (GDRegressor, dict(solver="stochastic", optimizer="adam", learning_rate="invscaling",
                        eta0=0.01, power_t=0.25)),
@@ -502,13 +446,13 @@ def test_round_trip_mid_partial_fit_continues_bit_identically(Est, params, how, 
     est = Est(random_state=0, **params)
     for idx in chunks[:3]:
         est.partial_fit(X[idx], y[idx], **extra)
-    loaded = _roundtrip(est, how, tmp_path)
-    assert loaded is not est and _state(loaded) == _state(est)
+    loaded = roundtrip(est, how, tmp_path)
+    assert loaded is not est and state(loaded) == state(est)
     halfway = est.coef_.copy()
     for idx in chunks[3:]:
         est.partial_fit(X[idx], y[idx], **extra)
         loaded.partial_fit(X[idx], y[idx], **extra)
-    assert _state(loaded) == _state(est)
+    assert state(loaded) == state(est)
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
     assert est.n_iter_ == 6
     # The continuation did train (a frozen model would pass the comparison).
@@ -519,11 +463,11 @@ def test_round_trip_then_warm_start_fit_continues_bit_identically(tmp_path):
     X, y = _classification(n=400)
     est = GDClassifier(solver="stochastic", optimizer="adam", eta0=0.01, warm_start=True,
                        max_iter=3, tol=None, random_state=0).fit(X, y)
-    loaded = _roundtrip(est, "joblib", tmp_path)
+    loaded = roundtrip(est, "joblib", tmp_path)
     first = est.coef_.copy()
     est.fit(X, y)
     loaded.fit(X, y)
-    assert _state(loaded) == _state(est)
+    assert state(loaded) == state(est)
     assert not np.array_equal(first, est.coef_)
 
 

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from helpers import state
 from sklearn.exceptions import ConvergenceWarning
 
 import sklearn_gd
@@ -62,19 +63,6 @@ def _partial_fit(est, X, y):
     return est.partial_fit(X, y)
 
 
-def _state(est):
-    """Everything that must be bit-identical between two equivalent estimators."""
-    return {
-        "coef_": est.coef_.tobytes().hex(),
-        "intercept_": est.intercept_.tobytes().hex(),
-        "moments": [v.tobytes().hex() for _, v in sorted(est.optimizer_state_.items())],
-        "t_": int(est.t_),
-        "n_iter_": int(est.n_iter_),
-        "loss_curve_": [float(v).hex() for v in est.loss_curve_],
-        "learning_rate_": est.learning_rate_,
-    }
-
-
 def _run_in_threads(fn, n_threads=N_THREADS):
     """Run ``fn(i)`` in ``n_threads`` threads started together; re-raises their errors."""
     barrier = threading.Barrier(n_threads)
@@ -116,7 +104,7 @@ def test_partial_fit_from_threads_equals_the_sequential_calls(
     _run_in_threads(stream)
     assert shared.n_iter_ == N_THREADS * n_calls
     assert shared.t_ == sequential.t_
-    assert _state(shared) == _state(sequential)
+    assert state(shared) == state(sequential)
 
 
 def test_threads_feeding_different_chunks_give_the_model_of_their_call_order(
@@ -147,7 +135,7 @@ def test_threads_feeding_different_chunks_give_the_model_of_their_call_order(
     replay = GDClassifier(**params)
     for i in order:
         _partial_fit(replay, *chunks[i])
-    assert _state(shared) == _state(replay)
+    assert state(shared) == state(replay)
 
 
 @pytest.mark.parametrize("Est", [GDRegressor, GDClassifier])
@@ -304,12 +292,12 @@ def test_partial_fit_on_a_shallow_copy_leaves_the_original_unchanged(Est):
     est = Est(solver="stochastic", optimizer="adam", random_state=0)
     for chunk in chunks[:3]:
         _partial_fit(est, *chunk)
-    before = copy.deepcopy(_state(est))
+    before = copy.deepcopy(state(est))
 
     duplicate = copy.copy(est)
     for chunk in chunks[3:]:
         _partial_fit(duplicate, *chunk)
-    assert _state(est) == before
+    assert state(est) == before
     assert len(duplicate.loss_curve_) == len(est.loss_curve_) + 3
     assert not np.array_equal(duplicate.coef_, est.coef_)
 
@@ -333,7 +321,7 @@ def test_an_estimator_and_its_shallow_copy_train_in_parallel_independently(
         est = copy.deepcopy(est)
         for _ in range(400):
             _partial_fit(est, *chunk)
-        return _state(est)
+        return state(est)
 
     expected = [continue_alone(original, chunks[0]), continue_alone(duplicate, chunks[1])]
 
@@ -341,7 +329,7 @@ def test_an_estimator_and_its_shallow_copy_train_in_parallel_independently(
         est, chunk = (original, chunks[0]) if i == 0 else (duplicate, chunks[1])
         for _ in range(400):
             _partial_fit(est, *chunk)
-        return _state(est)
+        return state(est)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
