@@ -2,8 +2,8 @@
 
 A user-defined loss (``sklearn_gd.CustomLoss``) is a pair of Numba-jitted
 functions ``value(score, target)`` and ``derivative(score, target)``. The loops
-reach the loss only through two inlined helpers, ``scores_loss`` and
-``score_loss``; :func:`build_loops` makes a module like ``loops`` whose
+reach the loss only through two inlined helpers, ``sample_loss`` and
+``single_score_loss``; :func:`build_loops` makes a module like ``loops`` whose
 loss-calling loops are new compilations of the same Python functions, with
 those two names bound to helpers that call the user's pair. Every loss, built
 in or not, so runs one loop source, and the user's functions are compiled into
@@ -34,16 +34,16 @@ SELECTORS = ("sgd_epoch_kernel", "batch_gradient_kernel")
 # Templates: compiled with ``loss_value`` and ``loss_derivative`` bound to the
 # user's functions in their globals. The score and target reach them as float64
 # whatever the fit's dtype, so each user function compiles for one signature.
-def _score_loss(code, p, y, epsilon, quantile, gamma):
+def _single_score_loss(code, p, y, epsilon, quantile, gamma):
     p = float(p)
     y = float(y)
     return float(loss_value(p, y)), float(loss_derivative(p, y))  # noqa: F821
 
 
-def _scores_loss(scores, targets, i, dscores, codes, hyper):
+def _sample_loss(scores, targets, i, dscores, codes, hyper):
     total = 0.0
     for k in range(scores.shape[0]):
-        value, deriv = score_loss(LOSS_CUSTOM, scores[k], targets[i, k], 0.0, 0.0, 0.0)  # noqa: F821
+        value, deriv = single_score_loss(LOSS_CUSTOM, scores[k], targets[i, k], 0.0, 0.0, 0.0)  # noqa: F821
         total += value
         dscores[k] = deriv
     return total
@@ -104,7 +104,8 @@ def build_loops(value, derivative):
                       if not key.startswith("__")})
     namespace.update(loss_value=value, loss_derivative=derivative, LOSS_CUSTOM=LOSS_CUSTOM,
                      builtin_zero_model_bound=loops.zero_model_bound)
-    for helper, template in (("score_loss", _score_loss), ("scores_loss", _scores_loss),
+    for helper, template in (("single_score_loss", _single_score_loss),
+                             ("sample_loss", _sample_loss),
                              ("zero_model_bound", _zero_model_bound)):
         namespace[helper] = _jit_like(getattr(loops, helper), _rebind(template, namespace))
     for loop in LOSS_LOOPS:

@@ -48,7 +48,7 @@ import math
 import numpy as np
 
 from ._jit import FASTMATH, kernel
-from .losses import LOSS_HINGE, loss_and_dscores, score_loss
+from .losses import LOSS_HINGE, loss_and_dscores, single_score_loss
 from .optimizers import (
     OPT_ADAGRAD,
     OPT_ADAM,
@@ -124,7 +124,7 @@ _inline = kernel(fastmath=FASTMATH, error_model="numpy", inline="always")
 
 
 # --------------------------------------------------------------- losses
-# The loops compute a row's scores with row_dot and then call scores_loss
+# The loops compute a row's scores with row_dot and then call sample_loss
 # directly: wrapping the two in one helper measured 10-20% slower.
 @_jit
 def zero_model_bound(targets, sample_weight, multinomial):
@@ -155,7 +155,7 @@ def zero_model_bound(targets, sample_weight, multinomial):
 
 
 @_inline
-def scores_loss(scores, targets, i, dscores, codes, hyper):
+def sample_loss(scores, targets, i, dscores, codes, hyper):
     """Loss of sample i from its scores; d loss / d scores goes into ``dscores``."""
     return loss_and_dscores(codes[C_LOSS], codes[C_MULTINOMIAL] != 0, scores, targets, i,
                             dscores, hyper[H_EPSILON], hyper[H_QUANTILE], hyper[H_GAMMA])
@@ -438,7 +438,7 @@ def sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, avg, work, sc
             norm = row_update_scales(rows, i, params, m1) + (1.0 if fit_intercept else 0.0)
         for k in range(n_out):
             scores[k] = row_dot(rows, i, params, k) + params[k, n_features]
-        loss_sum += sw * scores_loss(scores, targets, i, dscores, codes, hyper)
+        loss_sum += sw * sample_loss(scores, targets, i, dscores, codes, hyper)
         if not math.isfinite(loss_sum):
             return loss_sum, t, STATUS_DIVERGED
         t += 1
@@ -558,7 +558,7 @@ def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, avg, w
         for k in range(n_out):
             scores[k] = scale * row_dot(rows, i, params, k) + params[k, n_features]
         sw = sample_weight[i]
-        loss_sum += sw * scores_loss(scores, targets, i, dscores, codes, hyper)
+        loss_sum += sw * sample_loss(scores, targets, i, dscores, codes, hyper)
         if not math.isfinite(loss_sum):
             status = STATUS_DIVERGED
             break
@@ -592,7 +592,7 @@ def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, avg, w
         for k in range(n_out):
             rate = lr
             if passive_aggressive and dscores[k] != 0.0:
-                # The output's own loss: for one-vs-rest the sum scores_loss
+                # The output's own loss: for one-vs-rest the sum sample_loss
                 # gives mixes the classes.
                 rate = passive_aggressive_rate(schedule, codes[C_LOSS], scores[k],
                                                float(targets[i, k]), hyper[H_EPSILON],
@@ -656,7 +656,7 @@ def minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1,
                 norm += row_update_scales(rows, i, params, m1) + intercept_norm
             for k in range(params.shape[0]):
                 scores[k] = row_dot(rows, i, params, k) + params[k, n_features]
-            loss_sum += sw * scores_loss(scores, targets, i, dscores, codes, hyper)
+            loss_sum += sw * sample_loss(scores, targets, i, dscores, codes, hyper)
             if not math.isfinite(loss_sum):
                 return loss_sum, t, STATUS_DIVERGED
             for k in range(params.shape[0]):
@@ -876,7 +876,7 @@ def lazy_minibatch_epoch(rows, targets, sample_weight, order, batch_size, params
                 norm += row_update_scales(rows, i, params, m1) + intercept_norm
             for k in range(params.shape[0]):
                 scores[k] = row_dot(rows, i, params, k) + params[k, n_features]
-            loss_sum += sw * scores_loss(scores, targets, i, dscores, codes, hyper)
+            loss_sum += sw * sample_loss(scores, targets, i, dscores, codes, hyper)
             if not math.isfinite(loss_sum):
                 return loss_sum, t, STATUS_DIVERGED
             for k in range(params.shape[0]):
@@ -948,7 +948,7 @@ def batch_gradient(rows, targets, sample_weight, start, stop, params, grad, scor
         sw = sample_weight[i]
         for k in range(params.shape[0]):
             scores[k] = row_dot(rows, i, params, k) + params[k, n_features]
-        loss_sum += sw * scores_loss(scores, targets, i, dscores, codes, hyper)
+        loss_sum += sw * sample_loss(scores, targets, i, dscores, codes, hyper)
         for k in range(params.shape[0]):
             a = sw * dscores[k]
             if a != 0.0:
@@ -977,7 +977,7 @@ def single_score_gradient(rows, targets, sample_weight, start, stop, params, gra
         hyper[H_GAMMA]
     for i in range(start, stop):
         sw = sample_weight[i]
-        value, deriv = score_loss(code, float(row_dot(rows, i, params, 0) + bias),
+        value, deriv = single_score_loss(code, float(row_dot(rows, i, params, 0) + bias),
                                   float(targets[i, 0]), epsilon, quantile, gamma)
         loss_sum += sw * value
         a = sw * deriv

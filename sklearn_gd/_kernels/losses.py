@@ -156,7 +156,7 @@ def margin_loss(code, p, y, epsilon, quantile, gamma):
 
 
 @_inline
-def score_loss(code, p, y, epsilon, quantile, gamma):
+def single_score_loss(code, p, y, epsilon, quantile, gamma):
     """:func:`margin_loss` for the loops: the most used loss skips the call into it."""
     if code == LOSS_LOG:
         return log_loss(y * p, y)
@@ -223,7 +223,7 @@ def loss_and_dscores(code, multinomial, scores, targets, i, dscores, epsilon, qu
         return softmax_loss(code, scores, targets[i], dscores, gamma)
     total = 0.0
     for k in range(scores.shape[0]):
-        value, deriv = score_loss(code, scores[k], targets[i, k], epsilon, quantile, gamma)
+        value, deriv = single_score_loss(code, scores[k], targets[i, k], epsilon, quantile, gamma)
         total += value
         dscores[k] = deriv
     return total
