@@ -1035,16 +1035,23 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         dask-ml's convention: an estimator given Dask arrays works on them
         rather than gathering them into memory. That is the case for a Dask
-        array X with what ``fit_dask`` supports: ``solver="batch"`` with an
-        optimizer other than "normalized", a built-in loss, no early stopping,
-        no scikit-learn callbacks. Anything else gathers X into memory, as before
+        array X with what ``fit_dask`` supports: an optimizer other than
+        "normalized", a built-in loss, no early stopping, no scikit-learn
+        callbacks, and for the stochastic and mini-batch solvers what parameter
+        mixing supports (no L1 part, no ``average``, a numeric ``eta0`` for the
+        adaptive optimizers). Anything else gathers X into memory, as before
         (to keep a stream on the workers, pass its chunks to ``partial_fit``
         with ``dask_ml.wrappers.Incremental``).
         """
-        return (is_dask_array(X) and self.solver == "batch"
-                and not isinstance(self.loss, CustomLoss)
+        if not (is_dask_array(X) and not isinstance(self.loss, CustomLoss)
                 and self.optimizer != "normalized"
-                and not self.early_stopping and not getattr(self, "_skl_callbacks", None))
+                and not self.early_stopping and not getattr(self, "_skl_callbacks", None)):
+            return False
+        if self.solver == "batch":
+            return True
+        from .dask import _mixing_problems  # Dask is importable: X is a Dask array
+
+        return not _mixing_problems(self)
 
     def _fit_dask(self, X, y, sample_weight, coef_init, intercept_init):
         from .dask import fit_dask  # imports Dask, which only Dask input needs

@@ -1,8 +1,8 @@
-"""Data-parallel full-batch training on a Dask cluster.
+"""Data-parallel training on a Dask cluster.
 
 :func:`fit_dask` trains a :class:`~sklearn_gd.GDRegressor` or
-:class:`~sklearn_gd.GDClassifier` with ``solver="batch"`` on a ``dask.array``
-whose row chunks stay on the workers::
+:class:`~sklearn_gd.GDClassifier` on a ``dask.array`` whose row chunks stay on
+the workers (``est.fit`` on Dask arrays calls it)::
 
     from distributed import Client
     from sklearn_gd import GDClassifier
@@ -34,13 +34,26 @@ one exists, else Dask's local threads. ``persist=False`` recomputes the chunks
 from their source in every step, for data that does not fit in the cluster's
 memory (slow, but it works).
 
-Not supported: the "minibatch" and "stochastic" solvers (stream chunks through
-``partial_fit`` with ``dask_ml.wrappers.Incremental`` instead),
-``optimizer="normalized"``, a ``CustomLoss``, ``early_stopping``, the scikit-learn
-callbacks, and ``eta0="auto"`` for the plain, momentum and Nesterov updates
-beyond 4096 features (pass a number).
+The "stochastic" and "minibatch" solvers run by parameter mixing
+(Zinkevich et al. 2010), one round trip per epoch: every chunk runs one epoch
+of ``fit``'s own loop over its rows on the worker that holds it, from the same
+weights, and the client averages the chunks' weights and optimizer moments by
+their share of the sample weight. The result is deterministic for a given
+chunking; with a single chunk it is ``fit``'s, bit for bit; with several it
+is a different (averaged) path to the same optimum, certified by the same
+full-gradient test as ``fit`` (one more round trip per check). ``eta0="auto"``
+reads the largest row on the workers, as ``fit`` reads it. Not with mixing:
+an L1 part of the penalty (its cumulative state does not average), ``average``,
+and ``eta0="auto"`` for Adagrad, RMSprop and Adam (pass a number). To stream
+chunks one at a time through ``partial_fit`` instead, use
+``dask_ml.wrappers.Incremental``.
+
+Not supported: ``optimizer="normalized"``, a ``CustomLoss``, ``early_stopping``,
+the scikit-learn callbacks, and ``eta0="auto"`` for the plain, momentum and
+Nesterov batch updates beyond 4096 features (pass a number).
 """
 
+import copy
 import inspect
 from numbers import Integral
 
@@ -65,6 +78,8 @@ from ._custom_loss import CustomLoss
 from ._kernels import loops as builtin_loops
 from ._kernels.loops import STATUS_DIVERGED
 from ._lbfgs import fit_lbfgs
+from ._state import TrainingState
+from ._step_size import DATA_DERIVED
 
 __all__ = ["fit_dask"]
 
@@ -76,19 +91,21 @@ _MAX_GRAM_FEATURES = 4096
 
 def fit_dask(estimator: BaseGD, X, y, sample_weight=None, *, coef_init=None,
              intercept_init=None, persist: bool = True, split_every: int = 8) -> BaseGD:
-    """Fit ``estimator`` (``solver="batch"``) on Dask arrays, data-parallel.
+    """Fit ``estimator`` on Dask arrays, data-parallel.
 
-    The chunks of X stay on the workers; each step sends them the weights, and
-    the chunks' loss and gradient sums come back and are added up. The result
-    is the model ``estimator.fit`` gives on the same data in memory, up to
-    floating-point rounding. Runs on the current Dask scheduler (a distributed
-    ``Client`` if one exists). For the stochastic solvers, stream the chunks
-    through ``partial_fit`` with ``dask_ml.wrappers.Incremental`` instead.
+    The chunks of X stay on the workers. With ``solver="batch"`` each step
+    sends them the weights, and the chunks' loss and gradient sums come back
+    and are added up: the result is the model ``estimator.fit`` gives on the
+    same data in memory, up to floating-point rounding. With "stochastic" or
+    "minibatch", each epoch every chunk runs ``fit``'s loop over its own rows
+    and the client averages the chunks' weights (parameter mixing; see the
+    module docstring). Runs on the current Dask scheduler (a distributed
+    ``Client`` if one exists).
 
     Parameters
     ----------
     estimator : GDRegressor or GDClassifier
-        Configured with ``solver="batch"``; fitted in place.
+        The estimator to train; fitted in place.
 
     X : dask.array.Array or array-like of shape (n_samples, n_features)
         Training data. Its row chunks are the units of work; columns are
@@ -151,9 +168,9 @@ def fit_dask(estimator: BaseGD, X, y, sample_weight=None, *, coef_init=None,
 def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_every):
     est._validate_params()
     problems = []
-    if est.solver != "batch":
-        problems.append(f"solver={est.solver!r} (stream chunks through partial_fit with "
-                        "dask_ml.wrappers.Incremental instead)")
+    mixing = est.solver != "batch"
+    if mixing:
+        problems += _mixing_problems(est)
     if est.optimizer == "normalized":
         # Its per-feature scales need a pass over the rows before the first
         # step (BatchEpoch makes it), which has no distributed version here.
@@ -166,8 +183,7 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
         # built-in losses' (see ``zero_model_bound``).
         problems.append("a CustomLoss (use fit on in-memory data)")
     if problems:
-        raise ValueError("fit_dask supports solver='batch' only; it does not support "
-                         + ", ".join(problems) + ".")
+        raise ValueError("fit_dask does not support " + ", ".join(problems) + ".")
     if not isinstance(split_every, Integral) or split_every < 2:
         raise ValueError(f"split_every must be an integer >= 2, got {split_every!r}.")
     est._check_param_combinations()
@@ -221,7 +237,7 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
              # The scales of the convergence certificate's norm, as fit's.
              "column_squares": (X.astype(np.float64) ** 2
                                 * weights.astype(np.float64)[:, None]).sum(axis=0)}
-    needs_data = est._eta0_reads_data()
+    needs_data = est._eta0_reads_data() and not mixing
     if needs_data:
         if n_features > _MAX_GRAM_FEATURES:
             raise ValueError(
@@ -279,7 +295,10 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
         return _finish(est, state, curve, n_iter, n_features, columns)
     est.preconditioner_ = est._resolve_preconditioner(stats["column_squares"] / total,
                                                       n_outputs)
-    if needs_data:
+    if mixing:
+        est.eta0_ = est._resolve_eta0(*_top_row_stand_in(X, weights, est), n_outputs) \
+            if est._eta0_reads_data() else est._resolve_eta0(None, None, n_outputs)
+    elif needs_data:
         # The mean over the rows _top_eigenvalue uses, with weights of mean 1 over all.
         n_used = -(-n_samples // stride)
         gram = stats["gram"] * (n_samples / total) / n_used
@@ -302,6 +321,8 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
         bound = max(bound, unit_total * np.log(n_outputs))
     reference = bound / unit_total if np.isfinite(bound / unit_total) else np.inf
     def epoch_factory(rows, targets, sample_weight, state, codes, hyper):
+        if mixing:
+            return _DaskMixedEpoch(gradient, est, state, codes, hyper)
         return _DaskBatchEpoch(gradient, state, codes, hyper,
                                restart=est._momentum_restart(state, hyper),
                                step_scales=est._kernel_step_scales())
@@ -571,7 +592,126 @@ class _DaskBatchEpoch:
         self.last_gradient = (self.params.copy(), loss_sum, grad.copy())
         if self.restart is not None:
             self.restart(grad[None], self.m1, self.params, float(self.gradient.n_samples))
-        status = builtin_loops.batch_update(self.params, grad[None], float(self.gradient.n_samples),
-                                self.m1, self.m2, self.step_scales, t, self.codes,
-                                self.hyper)
+        status = builtin_loops.batch_update(self.params, grad[None],
+                                            float(self.gradient.n_samples), self.m1, self.m2,
+                                            self.step_scales, t, self.codes, self.hyper)
         return loss_sum, t, status
+
+
+# --------------------------------------------- stochastic: parameter mixing
+def _mixing_problems(est):
+    """What the parameter-mixing path (solver "stochastic" or "minibatch") cannot do."""
+    problems = []
+    if est.penalty in ("l1", "elasticnet") and est.alpha > 0 and \
+            (est.penalty == "l1" or est.l1_ratio > 0):
+        # The cumulative L1 penalty keeps per-weight debts in the moments'
+        # place; an average of debts is not the debt of the averaged weights.
+        problems.append(f"penalty={est.penalty!r} with solver={est.solver!r}")
+    if est.average:
+        problems.append(f"average with solver={est.solver!r}")
+    if est.eta0 == "auto" and est.optimizer in DATA_DERIVED:
+        # Their rate is a distance derived from passes over the rows in memory.
+        problems.append(f"eta0='auto' with optimizer={est.optimizer!r} and "
+                        f"solver={est.solver!r} (pass a numeric eta0)")
+    return problems
+
+
+def _block_top_row(X, sample_weight, fit_intercept):
+    """The row (and its weight) of largest ``w_i (||x_i||^2 + intercept)`` in one chunk."""
+    rows = _Rows(X)
+    if rows.n_samples == 0:
+        return -np.inf, None, 0.0
+    Xb = rows.as_matrix()
+    sq = np.asarray(Xb.multiply(Xb).sum(axis=1)).ravel() if sp.issparse(Xb) \
+        else np.einsum("ij,ij->i", Xb, Xb, dtype=np.float64)
+    values = (sq + float(fit_intercept)) * np.asarray(sample_weight, dtype=np.float64)
+    i = int(np.argmax(values))
+    row = Xb[i].toarray() if sp.issparse(Xb) else Xb[i:i + 1]
+    return float(values[i]), np.array(row, dtype=X.dtype), float(sample_weight[i])
+
+
+def _top_row_stand_in(X, weights, est):
+    """``(rows, sample_weight)`` giving ``fit``'s one-sample ``eta0="auto"``.
+
+    For one sample per step the rate reads the rows only through the largest
+    ``w_i (||x_i||^2 + 1)`` (and, for momentum, the fact that there is more
+    than one row): that row twice has the same.
+    """
+    blocks = zip(*(a.to_delayed(optimize_graph=False).ravel() for a in (X, weights)),
+                 strict=True)
+    tops = dask.compute(*[dask.delayed(_block_top_row, pure=True)(x, w, est.fit_intercept)
+                          for x, w in blocks])
+    _, row, weight = max(tops, key=lambda top: top[0])
+    return _Rows(np.vstack([row, row])), np.full(2, weight, dtype=X.dtype)
+
+
+class _LocalEpoch:
+    """What one chunk's local epoch needs: a copy of the estimator and the mixed state."""
+
+    __slots__ = ("estimator", "params", "first_moment", "second_moment", "codes", "hyper",
+                 "epoch", "t")
+
+    def __init__(self, estimator, state, codes, hyper, epoch, t):
+        self.estimator = estimator
+        self.params, self.first_moment, self.second_moment = (
+            state.params.copy(), state.first_moment.copy(), state.second_moment.copy())
+        self.codes, self.hyper = codes.copy(), hyper.copy()
+        self.epoch, self.t = int(epoch), int(t)
+
+
+def _block_local_epoch(X, targets, sample_weight, job):
+    """One epoch of ``fit``'s own loop over one chunk, from the mixed weights."""
+    local = TrainingState(job.params.copy(), job.first_moment.copy(),
+                          job.second_moment.copy())
+    epoch_fn = job.estimator._epoch_function(_Rows(X), targets, sample_weight, local,
+                                             job.codes, job.hyper)
+    loss_sum, t, status = epoch_fn(job.epoch, job.t)
+    return (float(loss_sum), local.params, local.first_moment, local.second_moment,
+            int(t) - job.t, int(status))
+
+
+class _DaskMixedEpoch:
+    """Parameter mixing (Zinkevich, Weimer, Smola & Li 2010), one mix per epoch.
+
+    Every chunk runs one epoch of the estimator's own stochastic (or
+    mini-batch) loop over its rows, on the worker that holds it, starting from
+    the same weights and optimizer state; the client then averages the
+    chunks' weights and moments, each weighted by its share of the sample
+    weight, in chunk order (so the result depends on the chunking, not on
+    which worker finishes first). The update count advances by the chunks'
+    weighted mean number of updates, which is what each local run's schedule
+    saw. With one chunk this is ``fit``'s epoch exactly.
+    """
+
+    def __init__(self, gradient, estimator, state, codes, hyper):
+        self.blocks = gradient.blocks
+        self.state, self.codes, self.hyper = state, codes, hyper
+        # A copy for the workers: pickling the estimator itself would take its
+        # lock, which this thread holds for the whole fit.
+        self.estimator = copy.copy(estimator)
+        shares = dask.compute(*[w.sum(dtype=np.float64) for _, _, w in self.blocks])
+        self.shares = np.asarray(shares, dtype=np.float64)
+        self.shares /= self.shares.sum()
+
+    def __call__(self, epoch, t):
+        job = dask.delayed(_LocalEpoch(self.estimator, self.state, self.codes, self.hyper,
+                                       epoch, t), pure=False)
+        results = dask.compute(*[dask.delayed(_block_local_epoch, pure=True)(x, y, w, job)
+                                 for x, y, w in self.blocks])
+        loss_sum = 0.0
+        status = 0
+        mixed = [np.zeros(a.shape, dtype=np.float64)
+                 for a in (self.state.params, self.state.first_moment,
+                           self.state.second_moment)]
+        advance = 0.0
+        for share, (block_loss, *arrays, block_advance, block_status) in zip(
+                self.shares, results, strict=True):
+            loss_sum += block_loss
+            status = max(status, block_status)
+            advance += share * block_advance
+            for total, array in zip(mixed, arrays, strict=True):
+                total += share * array
+        for target, total in zip((self.state.params, self.state.first_moment,
+                                  self.state.second_moment), mixed, strict=True):
+            target[...] = total
+        return loss_sum, int(t) + int(round(advance)), status

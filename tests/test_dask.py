@@ -14,8 +14,9 @@ import pytest
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
-from sklearn.base import clone  # noqa: E402
+from sklearn.base import clone, is_classifier  # noqa: E402
 from sklearn.datasets import make_classification, make_regression  # noqa: E402
+from sklearn.metrics import log_loss, mean_squared_error  # noqa: E402
 from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
@@ -224,14 +225,87 @@ def test_fit_dask_divergence_and_unsupported_options(client):
     with pytest.warns(DivergenceWarning, match="diverged in epoch 1"):
         remote = fit_dask(clone(recover), *_chunked(X, y, 300))
     _assert_same_fit(remote, local)
-    with pytest.raises(ValueError, match="solver='batch' only"):
-        fit_dask(GDRegressor(solver="minibatch"), *_chunked(X, y, 500))
+    with pytest.raises(ValueError, match="penalty='l1' with solver='minibatch'"):
+        fit_dask(GDRegressor(solver="minibatch", penalty="l1"), *_chunked(X, y, 500))
+    with pytest.raises(ValueError, match="average with solver='stochastic'"):
+        fit_dask(GDRegressor(solver="stochastic", average=True), *_chunked(X, y, 500))
+    with pytest.raises(ValueError, match="pass a numeric eta0"):
+        fit_dask(GDRegressor(solver="stochastic", optimizer="adam"), *_chunked(X, y, 500))
     with pytest.raises(ValueError, match="optimizer='normalized'"):
         fit_dask(GDRegressor(optimizer="normalized"), *_chunked(X, y, 500))
     with pytest.raises(ValueError, match="NaN or infinity"):
         X_bad = X.copy()
         X_bad[3, 2] = np.nan
         fit_dask(GDRegressor(), *_chunked(X_bad, y, 500))
+
+
+# ------------------------------------------------ stochastic: parameter mixing
+_MIXING = [
+    (GDClassifier, _binary, dict(solver="stochastic")),  # "optimal" schedule, auto eta0 cap
+    (GDClassifier, _multiclass, dict(solver="stochastic", optimizer="momentum")),
+    (GDClassifier, _binary, dict(solver="minibatch", batch_size=32, optimizer="adam",
+                                 eta0=0.01)),
+    (GDRegressor, _regression, dict(solver="stochastic")),  # constant 1/L from the top row
+]
+
+
+@pytest.mark.parametrize("Est, make_data, params", _MIXING)
+def test_mixing_on_one_chunk_is_the_in_memory_fit(client, Est, make_data, params):
+    """One chunk: its local epoch is fit's epoch, the mix a no-op: the same bits
+    (step size from the workers' largest row, certificate from their gradient)."""
+    X, y = make_data()
+    est = Est(max_iter=15, random_state=0, **params)
+    remote = fit_dask(clone(est), *_chunked(X, y, X.shape[0]))
+    local = clone(est).fit(X, y)
+    np.testing.assert_array_equal(remote.coef_, local.coef_)
+    np.testing.assert_array_equal(remote.intercept_, local.intercept_)
+    assert remote.eta0_ == local.eta0_ and remote.n_iter_ == local.n_iter_
+    assert remote.loss_curve_ == local.loss_curve_ and remote.t_ == local.t_
+
+
+@pytest.mark.parametrize("Est, make_data, params", _MIXING)
+def test_mixing_on_four_chunks_reaches_the_in_memory_objective(client, Est, make_data, params):
+    """Four chunks: another path (averaged local epochs), deterministic, at least as
+    good as the in-memory fit after the same epochs, and near the optimum."""
+    X, y = make_data()
+    est = Est(max_iter=15, tol=None, random_state=0, **params)
+    remote = fit_dask(clone(est), *_chunked(X, y, 250))
+    again = fit_dask(clone(est), *_chunked(X, y, 250))
+    np.testing.assert_array_equal(remote.coef_, again.coef_)
+    local = clone(est).fit(X, y)
+    assert not np.array_equal(remote.coef_, local.coef_)  # it is another path
+    # Averaging the chunks' iterates damps the steps' noise: the mixed model is
+    # no worse than the in-memory one (and on these data sets better).
+    assert _training_loss(remote, X, y) <= 1.02 * _training_loss(local, X, y)
+    assert remote.score(X, y) >= local.score(X, y) - 0.02
+    # Both approach the certified optimum of the same objective (in-memory L-BFGS).
+    optimum = _training_loss(Est(**{**est.get_params(), "solver": "batch",
+                                    "optimizer": "lbfgs", "eta0": "auto", "tol": 1e-8,
+                                    "max_iter": 1000}).fit(X, y), X, y)
+    assert _training_loss(remote, X, y) <= 1.02 * optimum + 5e-4
+
+
+def _training_loss(est, X, y):
+    """Log loss (classifiers) or half the mean squared error, by scikit-learn's metrics."""
+    if is_classifier(est):
+        return log_loss(y, est.predict_proba(X), labels=est.classes_)
+    return 0.5 * mean_squared_error(y, est.predict(X))
+
+
+def test_fit_on_dask_arrays_mixes_the_stochastic_solver(client):
+    """est.fit(dask X, dask y) with solver="stochastic" is fit_dask's mixing, run on
+    the workers: one local-epoch task per chunk and epoch."""
+    X, y = _binary()
+    dX, dy = _chunked(X, y, 250)
+    params = dict(solver="stochastic", max_iter=6, tol=None, random_state=0)
+    with distributed.get_task_stream(client) as stream:
+        on_cluster = GDClassifier(**params).fit(dX, dy)
+    by_hand = fit_dask(GDClassifier(**params), dX, dy)
+    np.testing.assert_array_equal(on_cluster.coef_, by_hand.coef_)
+    np.testing.assert_array_equal(on_cluster.intercept_, by_hand.intercept_)
+    local_epochs = [t for t in stream.data if "_block_local_epoch" in str(t["key"])]
+    assert len(local_epochs) == 4 * 6
+    assert {t["worker"] for t in local_epochs} <= set(client.scheduler_info()["workers"])
 
 
 def test_larger_than_memory_example_runs(client):
@@ -314,7 +388,7 @@ def test_fit_on_dask_arrays_runs_data_parallel(client):
     assert reg.n_features_in_ == 8 and reg.optimizer_ == "lbfgs" and 1 <= reg.n_iter_ <= 30
 
 
-@pytest.mark.parametrize("params", [dict(solver="stochastic", random_state=0),
+@pytest.mark.parametrize("params", [dict(solver="stochastic", penalty="l1", random_state=0),
                                     dict(optimizer="normalized"),
                                     dict(early_stopping=True, random_state=0)])
 def test_fit_on_dask_arrays_gathers_what_fit_dask_does_not_support(params):
