@@ -3,10 +3,13 @@
 import os
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from sklearn_gd import _batch
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SCRIPTS = sorted((ROOT / "examples").glob("plot_*.py"))
@@ -48,3 +51,17 @@ def example_runs(request, tmp_path_factory):
             futures[script.name] = (pool.submit(_run_example, script, out_dir), out_dir)
     yield futures
     pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture
+def thread_pool_calls(monkeypatch):
+    """Count how often the batch gradient hands blocks to its worker threads."""
+    calls = []
+    original = _batch._thread_pool
+
+    def counting():
+        calls.append(threading.current_thread().name)
+        return original()
+
+    monkeypatch.setattr(_batch, "_thread_pool", counting)
+    return calls

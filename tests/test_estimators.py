@@ -13,19 +13,26 @@ hard-coded numbers.
 import math
 import pickle
 import warnings
-from functools import cache
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from helpers import digest, frozen, roundtrip
+from helpers import (
+    CORE_STATE,
+    assert_same_state,
+    clf_data,
+    data_for,
+    partial_fit_classes,
+    reg_data,
+    scaled_data,
+    snapshot,
+    split_data,
+)
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import (
     load_breast_cancer,
     load_diabetes,
-    load_digits,
-    load_iris,
     make_classification,
 )
 from sklearn.exceptions import NotFittedError
@@ -35,13 +42,13 @@ from sklearn.linear_model import (
     SGDClassifier,
     SGDRegressor,
 )
-from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_gd import DivergenceError, DivergenceWarning, GDClassifier, GDRegressor
+from sklearn_gd import DivergenceError, GDClassifier, GDRegressor
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
@@ -51,79 +58,9 @@ pytestmark = [
 
 
 # --------------------------------------------------------------------- data
-@cache
-def _split(name):
-    """(X_train, X_test, y_train, y_test) of a scikit-learn data set, unscaled."""
-    loader = {"breast_cancer": load_breast_cancer, "digits": load_digits,
-              "diabetes": load_diabetes, "iris": load_iris}[name]
-    X, y = loader(return_X_y=True)
-    stratify = None if name == "diabetes" else y
-    return frozen(*train_test_split(X, y, test_size=0.25, random_state=0,
-                                     stratify=stratify))
-
-
-@cache
-def _scaled(name):
-    """Standardized (with training statistics) version of :func:`_split`."""
-    Xtr, Xte, ytr, yte = _split(name)
-    scaler = StandardScaler().fit(Xtr)
-    return frozen(scaler.transform(Xtr), scaler.transform(Xte), ytr, yte)
-
-
-def _clf_data():
-    Xtr, _, ytr, _ = _scaled("breast_cancer")
-    return Xtr, ytr
-
-
-def _reg_data():
-    Xtr, _, ytr, _ = _scaled("diabetes")
-    return Xtr, (ytr - ytr.mean()) / ytr.std()
-
-
-def _data_for(Est):
-    return _clf_data() if Est is GDClassifier else _reg_data()
-
-
-def _pf(est, X, y, **kwargs):
-    """partial_fit that passes ``classes`` to a classifier."""
-    if isinstance(est, GDClassifier):
-        kwargs.setdefault("classes", np.unique(_clf_data()[1]))
-    return est.partial_fit(X, y, **kwargs)
 
 
 # ----------------------------------------------------------- state helpers
-_STATE_ATTRS = ("coef_", "intercept_", "t_", "learning_rate_", "eta0_", "n_iter_",
-                "loss_curve_")
-
-
-def _snapshot(est):
-    """Deep copy of everything that defines the fitted model and its optimizer."""
-    snap = {}
-    for name in _STATE_ATTRS:
-        value = getattr(est, name)
-        snap[name] = value.copy() if isinstance(value, np.ndarray) else \
-            (list(value) if isinstance(value, list) else value)
-    for key, value in est.optimizer_state_.items():
-        snap["optimizer_state_." + key] = value.copy()
-    return snap
-
-
-def _assert_same_state(a, b, keys=None):
-    """Bit-for-bit equality of two snapshots (dtype, shape and bytes of arrays)."""
-    assert a.keys() == b.keys()
-    for key in keys or a:
-        x, y = a[key], b[key]
-        if isinstance(x, np.ndarray):
-            assert x.dtype == y.dtype and x.shape == y.shape, key
-            assert x.tobytes() == y.tobytes(), f"{key} differs: {x!r} vs {y!r}"
-        elif isinstance(x, float) and math.isnan(x):  # L-BFGS's learning_rate_
-            assert isinstance(y, float) and math.isnan(y), f"{key} differs: nan vs {y!r}"
-        else:
-            assert x == y, f"{key} differs: {x!r} vs {y!r}"
-
-
-_CORE = ("coef_", "intercept_", "t_", "optimizer_state_.first_moment",
-         "optimizer_state_.second_moment")
 
 
 # ======================================================= 1. model selection
@@ -174,7 +111,7 @@ def test_clone_is_unfitted_with_equal_params(Est):
     if Est is GDClassifier:
         params["class_weight"] = {0: 2.0, 1: 1.0}
     est = Est(**params)
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     est.fit(X, y)
     copy = clone(est)
     assert copy.get_params() == est.get_params()
@@ -184,31 +121,6 @@ def test_clone_is_unfitted_with_equal_params(Est):
         copy.predict(X)
 
 
-@pytest.mark.parametrize("how", ["pickle", "joblib"])
-@pytest.mark.parametrize("start", ["fit", "partial_fit"])
-@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
-def test_persistence_round_trip(Est, start, how, tmp_path):
-    X, y = _data_for(Est)
-    est = Est(solver="stochastic", optimizer="adam", max_iter=5, random_state=0)
-    if start == "fit":
-        est.fit(X[:200], y[:200])
-    else:
-        _pf(est, X[:200], y[:200])
-    loaded = roundtrip(est, how, tmp_path)
-
-    assert_array_equal(loaded.predict(X), est.predict(X))
-    if Est is GDClassifier:
-        assert_array_equal(loaded.decision_function(X), est.decision_function(X))
-        assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
-    _assert_same_state(_snapshot(loaded), _snapshot(est))
-
-    # Both continue identically (shuffling seed and optimizer moments included).
-    _pf(est, X[200:], y[200:])
-    _pf(loaded, X[200:], y[200:])
-    _assert_same_state(_snapshot(loaded), _snapshot(est))
-    assert est.t_ > 0
-
-
 # ======================================================== 2. partial_fit
 @pytest.mark.parametrize(
     "name, solver",
@@ -216,7 +128,7 @@ def test_persistence_round_trip(Est, start, how, tmp_path):
      ("breast_cancer", "stochastic"), ("digits", "minibatch"), ("digits", "stochastic")],
 )
 def test_partial_fit_chunks_close_to_fit(name, solver):
-    Xtr, Xte, ytr, yte = _scaled(name)
+    Xtr, Xte, ytr, yte = scaled_data(name)
     classes = np.unique(ytr)
     full = GDClassifier(solver=solver, random_state=0).fit(Xtr, ytr)
     stream = GDClassifier(solver=solver, random_state=0)
@@ -238,7 +150,7 @@ def test_partial_fit_chunks_close_to_fit(name, solver):
 
 
 def test_partial_fit_softmax_multiclass():
-    Xtr, Xte, ytr, yte = _scaled("iris")
+    Xtr, Xte, ytr, yte = scaled_data("iris")
     classes = np.unique(ytr)
     full = GDClassifier(loss="log_loss", random_state=0).fit(Xtr, ytr)
     stream = GDClassifier(loss="log_loss", solver="minibatch", batch_size=8, random_state=0)
@@ -260,7 +172,7 @@ def test_partial_fit_softmax_multiclass():
 
 
 def test_partial_fit_first_call_requires_classes():
-    X, y = _clf_data()
+    X, y = clf_data()
     clf = GDClassifier()
     with pytest.raises(ValueError, match="classes"):
         clf.partial_fit(X, y)
@@ -271,16 +183,16 @@ def test_partial_fit_first_call_requires_classes():
 
 
 def test_partial_fit_unseen_label_is_named_and_changes_nothing():
-    X, y = _clf_data()
+    X, y = clf_data()
     labels = np.array(["ham", "spam"])[y]
     clf = GDClassifier(solver="stochastic", optimizer="adam", random_state=0)
     clf.partial_fit(X[:100], labels[:100], classes=["ham", "spam"])
-    before = _snapshot(clf)
+    before = snapshot(clf)
     bad = labels[100:200].copy()
     bad[7] = "eggs"
     with pytest.raises(ValueError, match="eggs"):
         clf.partial_fit(X[100:200], bad)
-    _assert_same_state(_snapshot(clf), before)
+    assert_same_state(snapshot(clf), before)
 
 
 @pytest.mark.parametrize("loss, dataset", [("log_loss", "breast_cancer"),
@@ -293,7 +205,7 @@ def test_partial_fit_lean_route_equals_general_route(loss, dataset, dtype):
     # encoding (so do Fortran-ordered arrays, which keep the dtype). Both must
     # train the same model, to the bit: binary, one-vs-rest and multinomial
     # targets, labels of another dtype than the classes.
-    Xtr, _, ytr, _ = _scaled(dataset)
+    Xtr, _, ytr, _ = scaled_data(dataset)
     Xtr = Xtr.astype(dtype)
     classes = np.unique(ytr)
     lean = GDClassifier(loss=loss, solver="stochastic", random_state=0)
@@ -305,7 +217,7 @@ def test_partial_fit_lean_route_equals_general_route(loss, dataset, dtype):
         general.partial_fit(np.asfortranarray(Xtr[rows]), ytr[rows].tolist(),
                             classes=classes.tolist())
     assert lean.coef_.dtype == dtype
-    _assert_same_state(_snapshot(lean), _snapshot(general))
+    assert_same_state(snapshot(lean), snapshot(general))
 
 
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
@@ -316,7 +228,7 @@ def test_partial_fit_stream_buffers_follow_changes_between_calls(Est):
     # one-sample loop with L1 needs zeroed), shuffling switched off after
     # shuffled epochs, and a new penalty must all train exactly as the general
     # driver does (on_divergence="recover" takes it), which allocates afresh.
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     params = dict(solver="stochastic", penalty="l1", alpha=1e-3, eta0=0.01,
                   random_state=0)
     lean = Est(**params)
@@ -331,9 +243,9 @@ def test_partial_fit_stream_buffers_follow_changes_between_calls(Est):
         general.set_params(**changes)
         # float32 chunks in the middle: another dtype of weights and targets.
         Xc = X[rows].astype(np.float32) if i in (6, 7) else X[rows]
-        _pf(lean, Xc, y[rows])
-        _pf(general, Xc, y[rows])
-        _assert_same_state(_snapshot(lean), _snapshot(general))
+        partial_fit_classes(lean, Xc, y[rows])
+        partial_fit_classes(general, Xc, y[rows])
+        assert_same_state(snapshot(lean), snapshot(general))
 
 
 @pytest.mark.parametrize("Est, loss", [(GDRegressor, "squared_error"),
@@ -343,31 +255,31 @@ def test_plain_sgd_failed_partial_fit_keeps_its_shared_moments(Est, loss):
     # hold nothing; with L1 they hold the cumulative penalty's state, written
     # in place by the kernel, and a diverging chunk must still leave the whole
     # state, that one included, as it was.
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     params = dict(loss=loss, solver="stochastic", penalty="l1", eta0=0.5, random_state=0)
-    est = _pf(Est(**params), X[:100] * 0.01, y[:100])
+    est = partial_fit_classes(Est(**params), X[:100] * 0.01, y[:100])
     assert np.any(est.optimizer_state_["first_moment"])  # the penalty each weight received
-    before = _snapshot(est)
+    before = snapshot(est)
     with pytest.raises(DivergenceError):
-        _pf(est, X[100:] * 1000.0, y[100:])
-    _assert_same_state(_snapshot(est), before)
+        partial_fit_classes(est, X[100:] * 1000.0, y[100:])
+    assert_same_state(snapshot(est), before)
 
 
 @pytest.mark.parametrize("bad, message", [(np.nan, "NaN"), (np.inf, "infinity")])
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_partial_fit_non_finite_chunk_is_rejected_and_changes_nothing(Est, bad, message):
-    X, y = _data_for(Est)
-    est = _pf(Est(solver="stochastic", random_state=0), X[:100], y[:100])
-    before = _snapshot(est)
+    X, y = data_for(Est)
+    est = partial_fit_classes(Est(solver="stochastic", random_state=0), X[:100], y[:100])
+    before = snapshot(est)
     chunk = X[100:110].copy()
     chunk[3, 5] = bad
     with pytest.raises(ValueError, match=message):
-        _pf(est, chunk, y[100:110])
-    _assert_same_state(_snapshot(est), before)
+        partial_fit_classes(est, chunk, y[100:110])
+    assert_same_state(snapshot(est), before)
 
 
 def test_partial_fit_unseen_numeric_label_is_named():
-    X, y = _clf_data()
+    X, y = clf_data()
     clf = GDClassifier(solver="stochastic", random_state=0)
     clf.partial_fit(X[:100], y[:100], classes=[0, 1])
     bad = y[100:110].copy()
@@ -377,7 +289,7 @@ def test_partial_fit_unseen_numeric_label_is_named():
 
 
 def test_partial_fit_failed_first_call_can_be_retried():
-    Xtr, _, ytr, _ = _scaled("iris")
+    Xtr, _, ytr, _ = scaled_data("iris")
     clf = GDClassifier()
     with pytest.raises(ValueError, match="2"):
         clf.partial_fit(Xtr, ytr, classes=[0, 1])
@@ -387,43 +299,43 @@ def test_partial_fit_failed_first_call_can_be_retried():
 
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_partial_fit_n_features_change(Est):
-    X, y = _data_for(Est)
-    est = _pf(Est(), X[:100], y[:100])
-    before = _snapshot(est)
+    X, y = data_for(Est)
+    est = partial_fit_classes(Est(), X[:100], y[:100])
+    before = snapshot(est)
     with pytest.raises(ValueError, match="features"):
-        _pf(est, X[100:200, :-1], y[100:200])
-    _assert_same_state(_snapshot(est), before)
+        partial_fit_classes(est, X[100:200, :-1], y[100:200])
+    assert_same_state(snapshot(est), before)
     assert est.n_features_in_ == X.shape[1]
 
 
 @pytest.mark.parametrize("solver", ["batch", "stochastic"])
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_partial_fit_zero_weight_chunk_changes_nothing(Est, solver):
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     est = Est(solver=solver, optimizer="adam", random_state=0)
     twin = Est(solver=solver, optimizer="adam", random_state=0)
-    _pf(est, X[:100], y[:100])
-    _pf(twin, X[:100], y[:100])
-    before = _snapshot(est)
-    _pf(est, X[100:200], y[100:200], sample_weight=np.zeros(100))
-    _assert_same_state(_snapshot(est), before,
-                       keys=_CORE + ("learning_rate_", "eta0_"))
+    partial_fit_classes(est, X[:100], y[:100])
+    partial_fit_classes(twin, X[:100], y[:100])
+    before = snapshot(est)
+    partial_fit_classes(est, X[100:200], y[100:200], sample_weight=np.zeros(100))
+    assert_same_state(snapshot(est), before,
+                       keys=CORE_STATE + ("learning_rate_", "eta0_"))
     # ... including the hidden state: the next chunk gives the same model as
     # for an estimator that never saw the zero-weight chunk.
-    _pf(est, X[200:], y[200:])
-    _pf(twin, X[200:], y[200:])
-    _assert_same_state(_snapshot(est), _snapshot(twin), keys=_CORE)
+    partial_fit_classes(est, X[200:], y[200:])
+    partial_fit_classes(twin, X[200:], y[200:])
+    assert_same_state(snapshot(est), snapshot(twin), keys=CORE_STATE)
 
 
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_partial_fit_zero_weight_first_chunk(Est):
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     est = Est(solver="stochastic", random_state=0)
     twin = Est(solver="stochastic", random_state=0)
-    _pf(est, X[:100], y[:100], sample_weight=np.zeros(100))
-    _pf(est, X[100:], y[100:])
-    _pf(twin, X[100:], y[100:])
-    _assert_same_state(_snapshot(est), _snapshot(twin), keys=_CORE)
+    partial_fit_classes(est, X[:100], y[:100], sample_weight=np.zeros(100))
+    partial_fit_classes(est, X[100:], y[100:])
+    partial_fit_classes(twin, X[100:], y[100:])
+    assert_same_state(snapshot(est), snapshot(twin), keys=CORE_STATE)
 
 
 def _failing_partial_fit(kind, Est, X, y):
@@ -464,20 +376,20 @@ _COMMON_FAILURES = ["nan", "inf", "n_features", "n_features_contiguous",
     + [(GDRegressor, k) for k in _COMMON_FAILURES],
 )
 def test_failed_partial_fit_leaves_state_untouched(Est, kind):
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     est = Est(solver="stochastic", optimizer="adam", random_state=0)
     twin = Est(solver="stochastic", optimizer="adam", random_state=0)
-    _pf(est, X[:200], y[:200])
-    _pf(twin, X[:200], y[:200])
-    before = _snapshot(est)
+    partial_fit_classes(est, X[:200], y[:200])
+    partial_fit_classes(twin, X[:200], y[:200])
+    before = snapshot(est)
     bad_X, bad_y, kwargs = _failing_partial_fit(kind, Est, X, y)
     with pytest.raises(ValueError):
         est.partial_fit(bad_X, bad_y, **kwargs)
-    _assert_same_state(_snapshot(est), before)
+    assert_same_state(snapshot(est), before)
     # The next good chunk continues exactly as if the failed call never happened.
-    _pf(est, X[200:], y[200:])
-    _pf(twin, X[200:], y[200:])
-    _assert_same_state(_snapshot(est), _snapshot(twin))
+    partial_fit_classes(est, X[200:], y[200:])
+    partial_fit_classes(twin, X[200:], y[200:])
+    assert_same_state(snapshot(est), snapshot(twin))
 
 
 # ==================================================== 3. state carry-over
@@ -515,7 +427,7 @@ def test_warm_start_fit_equals_fit_from_the_previous_weights(Est, optimizer, sch
     As in scikit-learn: only the weights carry over; t_, the schedule and the
     optimizer state restart (partial_fit continues a run, see below).
     """
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     k = 4
     params = _carry_params(optimizer, schedule, solver)
     if schedule == "optimal" and Est is GDRegressor:
@@ -524,13 +436,13 @@ def test_warm_start_fit_equals_fit_from_the_previous_weights(Est, optimizer, sch
         params["alpha"] = 0.3
     warm = Est(max_iter=k, warm_start=True, **params)
     warm.fit(X, y)
-    first = _snapshot(warm)
+    first = snapshot(warm)
     warm.fit(X, y)
     init = Est(max_iter=k, **params).fit(X, y, coef_init=first["coef_"],
                                          intercept_init=first["intercept_"])
 
     assert warm.t_ == first["t_"] == init.t_
-    _assert_same_state(_snapshot(warm), _snapshot(init))
+    assert_same_state(snapshot(warm), snapshot(init))
     # The second fit did train from the first's weights.
     assert not np.array_equal(warm.coef_, first["coef_"])
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
@@ -543,118 +455,39 @@ def test_repeated_partial_fit_equals_fit(Est, optimizer, schedule, solver):
     whole data set. The shuffling seeds are per (random_state, epoch), so even
     the shuffled loops agree.
     """
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     n = 6
     params = _carry_params(optimizer, schedule, solver)
     stream = Est(**params)
     for _ in range(n):
-        _pf(stream, X, y)
+        partial_fit_classes(stream, X, y)
     full = Est(max_iter=n, **params).fit(X, y)
     assert stream.n_iter_ == full.n_iter_ == n
-    _assert_same_state(_snapshot(stream), _snapshot(full))
+    assert_same_state(snapshot(stream), snapshot(full))
 
 
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_partial_fit_after_fit_continues_from_fit(Est):
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     params = dict(optimizer="adam", solver="batch", tol=None)
     est = Est(max_iter=3, **params).fit(X, y)
-    _pf(est, X, y)
+    partial_fit_classes(est, X, y)
     longer = Est(max_iter=4, **params).fit(X, y)
-    _assert_same_state(_snapshot(est), _snapshot(longer), keys=_CORE)
+    assert_same_state(snapshot(est), snapshot(longer), keys=CORE_STATE)
 
 
-# ========================================================= 4. determinism
-@pytest.mark.parametrize("solver", ["batch", "minibatch", "stochastic"])
-@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
-def test_same_random_state_same_model(Est, solver):
-    X, y = _data_for(Est)
-    params = dict(solver=solver, batch_size=20, max_iter=5, tol=None,
-                  early_stopping=Est is GDClassifier)
-    a = Est(random_state=7, **params).fit(X, y)
-    b = Est(random_state=7, **params).fit(X, y)
-    _assert_same_state(_snapshot(a), _snapshot(b))
-    # Refitting the same estimator gives the same model again.
-    before = _snapshot(a)
-    a.fit(X, y)
-    _assert_same_state(_snapshot(a), before)
-
-
-@pytest.mark.parametrize("solver", ["minibatch", "stochastic"])
-@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
-def test_different_random_state_different_model(Est, solver):
-    X, y = _data_for(Est)
-    params = dict(solver=solver, batch_size=20, max_iter=5, tol=None)
-    a = Est(random_state=0, **params).fit(X, y)
-    b = Est(random_state=1, **params).fit(X, y)
-    assert not np.array_equal(a.coef_, b.coef_)
-
-
-@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
-def test_batch_model_does_not_depend_on_n_jobs(Est):
-    """Documented: rows are cut into the same blocks whatever the thread count."""
-    Xtr, _, ytr, _ = _scaled("digits")  # large enough for the blocked gradient
-    if Est is GDRegressor:
-        ytr = ytr.astype(float)
-    params = dict(solver="batch", optimizer="adam", max_iter=15, tol=None)
-    models = [Est(n_jobs=n_jobs, **params).fit(Xtr, ytr) for n_jobs in (1, 2, None)]
-    for other in models[1:]:
-        _assert_same_state(_snapshot(other), _snapshot(models[0]))
-
-
-def test_refit_uses_new_random_state():
-    X, y = _clf_data()
-    params = dict(solver="stochastic", max_iter=5, tol=None)
-    est = GDClassifier(random_state=0, **params).fit(X, y)
-    est.set_params(random_state=1).fit(X, y)
-    fresh = GDClassifier(random_state=1, **params).fit(X, y)
-    assert_array_equal(est.coef_, fresh.coef_)
-
-
-@pytest.mark.parametrize("writeable", [True, False])
-@pytest.mark.parametrize("sparse", [False, True])
-@pytest.mark.parametrize("method", ["fit", "partial_fit"])
-@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
-def test_user_inputs_never_modified(Est, method, sparse, writeable):
-    X, y = _data_for(Est)
-    X = np.array(X[:150])
-    y = np.array(y[:150])
-    sw = np.linspace(0.5, 2.0, len(y))
-    if sparse:
-        X[np.abs(X) < 0.5] = 0.0
-        X = sp.csr_matrix(X)
-    arrays = [X.data, X.indices, X.indptr] if sparse else [X]
-    arrays += [y, sw]
-    for a in arrays:
-        a.flags.writeable = writeable
-    before = digest(X, y, sw)
-    params = dict(solver="stochastic", max_iter=5, random_state=0)
-    if method == "fit":
-        if Est is GDClassifier:
-            params["class_weight"] = "balanced"
-        est = Est(early_stopping=True, **params).fit(X, y, sample_weight=sw)
-    else:
-        if Est is GDClassifier:
-            params["class_weight"] = {0: 2.0, 1: 1.0}
-        est = _pf(Est(**params), X, y, sample_weight=sw)
-        _pf(est, X, y, sample_weight=sw)
-    assert np.all(np.isfinite(est.coef_))
-    assert digest(X, y, sw) == before
-    assert all(a.flags.writeable == writeable for a in arrays)
-
-
-# ================================================== 5. dtypes and sparse
+# ================================================== 4. dtypes and sparse
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_dtype_is_preserved(Est, method, dtype):
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     X = X.astype(dtype)
     est = Est(max_iter=20)
     if method == "fit":
         est.fit(X, y)
     else:
-        _pf(est, X, y)
+        partial_fit_classes(est, X, y)
     assert est.coef_.dtype == dtype
     assert est.intercept_.dtype == dtype
     for moment in est.optimizer_state_.values():
@@ -670,7 +503,7 @@ def test_dtype_is_preserved(Est, method, dtype):
     if method == "fit":
         ref.fit(X.astype(np.float64), y)
     else:
-        _pf(ref, X.astype(np.float64), y)
+        partial_fit_classes(ref, X.astype(np.float64), y)
     assert_allclose(est.coef_, ref.coef_, rtol=1e-3, atol=1e-4)
 
 
@@ -679,22 +512,22 @@ def test_dtype_is_preserved(Est, method, dtype):
 def test_sparse_column_index_out_of_range_is_rejected(Est, bad_index):
     # SciPy builds such a matrix without complaint; the kernels index the
     # weights with the column indices unchecked, so _Rows must refuse it.
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     Xs = sp.csr_matrix(np.asarray(X)[:50])
     Xs.indices[7] = Xs.shape[1] if bad_index == "n_features" else bad_index
     with pytest.raises(ValueError, match="column indices outside"):
         Est().fit(Xs, y[:50])
-    est = _pf(Est(solver="stochastic", random_state=0), np.asarray(X)[:50], y[:50])
-    before = _snapshot(est)
+    est = partial_fit_classes(Est(solver="stochastic", random_state=0), np.asarray(X)[:50], y[:50])
+    before = snapshot(est)
     with pytest.raises(ValueError, match="column indices outside"):
-        _pf(est, Xs, y[:50])
-    _assert_same_state(_snapshot(est), before)
+        partial_fit_classes(est, Xs, y[:50])
+    assert_same_state(snapshot(est), before)
 
 
 @pytest.mark.parametrize("solver", ["batch", "minibatch", "stochastic"])
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_sparse_input_gives_dense_model(Est, solver):
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     X = np.array(X)
     X[np.abs(X) < 0.7] = 0.0  # about half the entries
     Xs = sp.csr_matrix(X)
@@ -708,150 +541,12 @@ def test_sparse_input_gives_dense_model(Est, solver):
                     dense.predict(X) if Est is GDRegressor else dense.decision_function(X),
                     rtol=1e-6, atol=1e-9)
     # partial_fit too.
-    dense_pf = _pf(Est(**params), X, y)
-    sparse_pf = _pf(Est(**params), Xs, y)
+    dense_pf = partial_fit_classes(Est(**params), X, y)
+    sparse_pf = partial_fit_classes(Est(**params), Xs, y)
     assert_allclose(sparse_pf.coef_, dense_pf.coef_, rtol=1e-6, atol=1e-9)
 
 
-# ============================================================ 6. divergence
-def _unscaled_binary():
-    Xtr, _, ytr, _ = _split("breast_cancer")
-    return Xtr, ytr
-
-
-@pytest.mark.parametrize("solver", ["batch", "stochastic"])
-@pytest.mark.parametrize("Est, loss", [(GDRegressor, "squared_error"),
-                                       (GDClassifier, "squared_hinge")])
-def test_huge_step_raises_divergence_error(Est, loss, solver):
-    X, y = _unscaled_binary()
-    est = Est(loss=loss, optimizer="sgd", eta0=1e6, penalty=None, solver=solver,
-              max_iter=30, tol=None, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        with pytest.raises(DivergenceError) as info:
-            est.fit(X, y)
-    assert isinstance(info.value, ValueError)
-    message = str(info.value)
-    assert "learning rate" in message
-    assert "1e+06" in message
-    assert "smaller" in message
-    # No model (let alone a NaN one) is left behind.
-    assert not hasattr(est, "coef_")
-
-    est.set_params(eta0="auto").fit(X, y)
-    assert np.all(np.isfinite(est.coef_)) and np.all(np.isfinite(est.intercept_))
-    assert np.all(np.isfinite(est.loss_curve_))
-    assert est.eta0_ < 1e6
-
-    # A failed refit does not replace the good model with a NaN one.
-    before = _snapshot(est)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        with pytest.raises(DivergenceError):
-            est.set_params(eta0=1e6).fit(X, y)
-    _assert_same_state(_snapshot(est), before, keys=("coef_", "intercept_", "t_"))
-
-
-@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
-def test_divergence_with_penalty_raises_no_runtime_warning(penalty):
-    """The penalty of exploded weights must not overflow into a RuntimeWarning
-    before (or, with warnings as errors, instead of) the DivergenceError."""
-    X, y = _unscaled_binary()
-    est = GDRegressor(optimizer="sgd", eta0=1e6, penalty=penalty, max_iter=30, tol=None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        with pytest.raises(DivergenceError):
-            est.fit(X, y)
-
-
-@pytest.mark.parametrize("solver", [
-    # Regression: batch detects a blow-up one epoch late (its loss is measured
-    # before the step), so recovery must go back two epochs' starts.
-    "batch",
-    "minibatch",
-    "stochastic",
-])
-def test_on_divergence_recover(solver):
-    X, y = _reg_data()
-    params = dict(optimizer="sgd", eta0=10.0, penalty=None, max_iter=30, tol=None,
-                  solver=solver, batch_size=32, random_state=0)
-    with pytest.raises(DivergenceError):
-        GDRegressor(**params).fit(X, y)
-    with pytest.warns(DivergenceWarning, match="learning rate"):
-        est = GDRegressor(on_divergence="recover", **params).fit(X, y)
-    assert np.all(np.isfinite(est.coef_)) and np.all(np.isfinite(est.loss_curve_))
-    assert est.n_iter_ == 30 and len(est.loss_curve_) == 30
-    # eta0_ is the requested step divided by a power of ten.
-    cuts = math.log10(10.0 / est.eta0_)
-    assert cuts >= 1 and abs(cuts - round(cuts)) < 1e-9
-    # No epoch of the kept run blew up (relative to the all-zero model's loss).
-    zero_model_loss = 0.5 * np.mean(y ** 2)
-    assert max(est.loss_curve_) < 1e6 * zero_model_loss
-
-
-def test_on_divergence_recover_gives_up():
-    """Hopeless cases still raise, after a bounded number of cuts."""
-    X, y = _unscaled_binary()
-    est = GDRegressor(optimizer="sgd", eta0=1e6, penalty=None, solver="stochastic",
-                      max_iter=5, tol=None, random_state=0, on_divergence="recover")
-    with pytest.warns(DivergenceWarning) as record, pytest.raises(DivergenceError):
-        est.fit(X, y)
-    n_cuts = sum(issubclass(w.category, DivergenceWarning) for w in record)
-    assert 1 <= n_cuts <= 10
-    assert not hasattr(est, "coef_")
-
-
-@pytest.mark.parametrize("Est, loss", [(GDRegressor, "squared_error"),
-                                       (GDClassifier, "squared_hinge")])
-def test_divergence_in_partial_fit_leaves_state_untouched(Est, loss):
-    Xs, _, y, _ = _scaled("breast_cancer")
-    # Momentum, so that the optimizer moments are in play too.
-    params = dict(loss=loss, optimizer="momentum", momentum=0.5, eta0=0.5, penalty=None,
-                  solver="stochastic", random_state=0)
-    est = _pf(Est(**params), Xs[:200] * 0.01, y[:200])
-    twin = _pf(Est(**params), Xs[:200] * 0.01, y[:200])
-    before = _snapshot(est)
-    assert np.all(np.isfinite(est.coef_))
-    with pytest.raises(DivergenceError, match="learning rate"):
-        _pf(est, Xs[200:] * 1000.0, y[200:])  # same step, huge features
-    _assert_same_state(_snapshot(est), before)
-    _pf(est, Xs[200:] * 0.01, y[200:])
-    _pf(twin, Xs[200:] * 0.01, y[200:])
-    _assert_same_state(_snapshot(est), _snapshot(twin))
-
-
-@pytest.mark.parametrize("Est, loss", [(GDRegressor, "squared_error"),
-                                       (GDClassifier, "squared_hinge")])
-def test_divergence_in_first_partial_fit_leaves_no_model(Est, loss):
-    X, y = _unscaled_binary()
-    est = Est(loss=loss, eta0=1e6, penalty=None, solver="stochastic", random_state=0)
-    with pytest.raises(DivergenceError):
-        _pf(est, X, y)
-    assert not hasattr(est, "coef_")
-    # A retry with a sane step starts from scratch and works.
-    est.set_params(eta0="auto")
-    _pf(est, X, y)
-    assert np.all(np.isfinite(est.coef_))
-    assert est.n_iter_ == 1
-
-
-@pytest.mark.parametrize("failure", ["divergence", "undeclared_label"])
-def test_predict_after_failed_first_partial_fit_raises_not_fitted(failure):
-    if failure == "divergence":
-        X, y = _unscaled_binary()
-        est = GDRegressor(eta0=1e6, penalty=None, solver="stochastic", random_state=0)
-        with pytest.raises(DivergenceError):
-            est.partial_fit(X, y)
-    else:
-        X, _, y, _ = _scaled("iris")
-        est = GDClassifier()
-        with pytest.raises(ValueError):
-            est.partial_fit(X, y, classes=[0, 1])
-    with pytest.raises(NotFittedError):
-        est.predict(X)
-
-
-# =================================================== 7. parameter checks
+# =================================================== 5. parameter checks
 @pytest.mark.parametrize(
     "Est, param, value, allowed",
     [
@@ -881,13 +576,13 @@ def test_predict_after_failed_first_partial_fit_raises_not_fitted(failure):
 )
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
 def test_invalid_parameters(Est, param, value, allowed, method):
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     est = Est(**{param: value})
     with pytest.raises(InvalidParameterError) as info:
         if method == "fit":
             est.fit(X, y)
         else:
-            _pf(est, X, y)
+            partial_fit_classes(est, X, y)
     message = str(info.value)
     assert repr(param) in message
     for word in allowed:
@@ -897,7 +592,7 @@ def test_invalid_parameters(Est, param, value, allowed, method):
 
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_optimal_schedule_needs_positive_alpha(Est):
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     with pytest.raises(ValueError, match="alpha"):
         Est(learning_rate="optimal", alpha=0.0).fit(X, y)
     with pytest.raises(ValueError, match="alpha"):
@@ -906,7 +601,7 @@ def test_optimal_schedule_needs_positive_alpha(Est):
 
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_predict_before_fit_raises_not_fitted(Est):
-    X, _ = _data_for(Est)
+    X, _ = data_for(Est)
     est = Est()
     methods = ["predict", "score"] if Est is GDRegressor else \
         ["predict", "decision_function", "predict_proba", "predict_log_proba"]
@@ -919,7 +614,7 @@ def test_predict_before_fit_raises_not_fitted(Est):
 
 
 def test_single_class_raises():
-    X, _ = _clf_data()
+    X, _ = clf_data()
     with pytest.raises(ValueError, match="class"):
         GDClassifier().fit(X[:50], np.ones(50))
     with pytest.raises(ValueError, match="class"):
@@ -933,7 +628,7 @@ def test_single_class_raises():
 @pytest.mark.parametrize("loss", ["log_loss", "modified_huber", "focal"])
 @pytest.mark.parametrize("name", ["breast_cancer", "iris"])
 def test_predict_proba_available(loss, name):
-    Xtr, Xte, ytr, _ = _scaled(name)
+    Xtr, Xte, ytr, _ = scaled_data(name)
     clf = GDClassifier(loss=loss, max_iter=100, random_state=0).fit(Xtr, ytr)
     assert hasattr(clf, "predict_proba") and hasattr(clf, "predict_log_proba")
     proba = clf.predict_proba(Xte)
@@ -951,7 +646,7 @@ def test_predict_proba_available(loss, name):
 
 @pytest.mark.parametrize("loss", ["hinge", "squared_hinge", "perceptron"])
 def test_predict_proba_unavailable(loss):
-    X, y = _clf_data()
+    X, y = clf_data()
     clf = GDClassifier(loss=loss, max_iter=20).fit(X, y)
     assert not hasattr(clf, "predict_proba")
     assert not hasattr(clf, "predict_log_proba")
@@ -961,7 +656,7 @@ def test_predict_proba_unavailable(loss):
 
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_lbfgs_has_no_partial_fit_and_needs_batch(Est):
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     est = Est(optimizer="lbfgs")
     assert not hasattr(est, "partial_fit")
     assert hasattr(Est(optimizer="adam"), "partial_fit")
@@ -1001,7 +696,7 @@ def test_lbfgs_integer_weights_equal_repeated_rows(loss):
 
 def test_lbfgs_matches_logistic_regression():
     """Same objective as LogisticRegression with C = 1 / (alpha * n_samples)."""
-    X, y = _clf_data()
+    X, y = clf_data()
     alpha = 1e-2
     ours = GDClassifier(optimizer="lbfgs", alpha=alpha, max_iter=500, tol=1e-7).fit(X, y)
     ref = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-12, max_iter=10_000).fit(X, y)
@@ -1013,7 +708,7 @@ def test_lbfgs_matches_logistic_regression():
     assert_allclose(ours.intercept_, ref.intercept_, rtol=0, atol=5e-6)
 
 
-# =================================================== 8. fitted attributes
+# =================================================== 6. fitted attributes
 @pytest.mark.parametrize(
     "Est, name, coef_shape, intercept_shape",
     [(GDClassifier, "breast_cancer", (1, 30), (1,)),
@@ -1024,7 +719,7 @@ def test_lbfgs_matches_logistic_regression():
 def test_attribute_shapes(Est, name, coef_shape, intercept_shape, loss):
     if loss is not None and Est is GDRegressor:
         loss = "huber"
-    Xtr, _, ytr, _ = _scaled(name)
+    Xtr, _, ytr, _ = scaled_data(name)
     est = Est(max_iter=30) if loss is None else Est(loss=loss, max_iter=30)
     est.fit(Xtr, ytr)
     assert est.coef_.shape == coef_shape
@@ -1042,7 +737,7 @@ def test_attribute_shapes(Est, name, coef_shape, intercept_shape, loss):
 @pytest.mark.parametrize("solver", ["batch", "minibatch", "stochastic"])
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_update_count_and_loss_curve(Est, solver):
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     X, y = X[:100], y[:100]
     est = Est(solver=solver, batch_size=32, max_iter=40, tol=1e-3, random_state=0)
     est.fit(X, y)
@@ -1058,7 +753,7 @@ def test_update_count_and_loss_curve(Est, solver):
 
 @pytest.mark.parametrize("optimizer", ["sgd", "nesterov"])
 def test_batch_squared_loss_curve_is_non_increasing(optimizer):
-    X, y = _reg_data()
+    X, y = reg_data()
     reg = GDRegressor(solver="batch", optimizer=optimizer, momentum=0.0, max_iter=200,
                       tol=None).fit(X, y)
     curve = np.asarray(reg.loss_curve_)
@@ -1070,7 +765,7 @@ def test_batch_squared_loss_curve_is_non_increasing(optimizer):
 def test_loss_curve_check_detects_too_large_step():
     """Control for the test above: with a step of 3 / lambda_max (beyond the
     stable 2 / lambda_max) the same monotonicity check fails."""
-    X, y = _reg_data()
+    X, y = reg_data()
     design = np.column_stack([X, np.ones(len(X))])
     lambda_max = np.linalg.eigvalsh(design.T @ design / len(X))[-1]
     # fit would now report this run as diverging (its objective ends over ten
@@ -1088,7 +783,7 @@ def test_loss_curve_check_detects_too_large_step():
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_dataframe_sets_feature_names(Est):
     pd = pytest.importorskip("pandas")
-    X, y = _data_for(Est)
+    X, y = data_for(Est)
     columns = [f"feature_{i}" for i in range(X.shape[1])]
     df = pd.DataFrame(X, columns=columns)
     est = Est(max_iter=20).fit(df, y)
@@ -1101,17 +796,17 @@ def test_dataframe_sets_feature_names(Est):
     # (a DataFrame arrives column-major: BLAS may round the last bit differently)
     assert_allclose(pred_df, pred_array, rtol=1e-12, atol=1e-12)
     # partial_fit with renamed columns is refused.
-    stream = _pf(Est(), df, y)
+    stream = partial_fit_classes(Est(), df, y)
     assert_array_equal(stream.feature_names_in_, columns)
     with pytest.raises(ValueError, match="feature names"):
-        _pf(stream, df.rename(columns={"feature_0": "other"}), y)
+        partial_fit_classes(stream, df.rename(columns={"feature_0": "other"}), y)
     # Plain arrays set no feature names.
     assert not hasattr(Est(max_iter=5).fit(X, y), "feature_names_in_")
 
 
 @pytest.mark.parametrize("tol", [None, 1e-2])
 def test_verbose_prints_one_line_per_epoch(capsys, tol):
-    X, y = _clf_data()
+    X, y = clf_data()
     clf = GDClassifier(optimizer="sgd", max_iter=12, tol=tol, verbose=1).fit(X, y)
     lines = [line for line in capsys.readouterr().out.splitlines() if "Epoch" in line]
     assert len(lines) == clf.n_iter_
@@ -1121,7 +816,7 @@ def test_verbose_prints_one_line_per_epoch(capsys, tol):
     assert capsys.readouterr().out == ""
 
 
-# ======================================= 9. accuracy against scikit-learn
+# ======================================= 7. accuracy against scikit-learn
 @pytest.mark.parametrize(
     "name, loss, solver",
     [("breast_cancer", "log_loss", "batch"), ("breast_cancer", "log_loss", "stochastic"),
@@ -1129,7 +824,7 @@ def test_verbose_prints_one_line_per_epoch(capsys, tol):
      ("digits", "log_loss", "batch"), ("digits", "hinge", "minibatch")],
 )
 def test_classification_accuracy_vs_sgdclassifier(name, loss, solver):
-    Xtr, Xte, ytr, yte = _split(name)
+    Xtr, Xte, ytr, yte = split_data(name)
     ours = make_pipeline(StandardScaler(),
                          GDClassifier(loss=loss, solver=solver, random_state=0))
     peer = make_pipeline(StandardScaler(), SGDClassifier(loss=loss, random_state=0))
@@ -1139,13 +834,13 @@ def test_classification_accuracy_vs_sgdclassifier(name, loss, solver):
 
 
 def test_regression_r2_vs_sgdregressor():
-    Xtr, Xte, ytr, yte = _split("diabetes")
+    Xtr, Xte, ytr, yte = split_data("diabetes")
     ours = make_pipeline(StandardScaler(), GDRegressor(random_state=0))
     peer = make_pipeline(StandardScaler(), SGDRegressor(random_state=0))
     assert ours.fit(Xtr, ytr).score(Xte, yte) >= peer.fit(Xtr, ytr).score(Xte, yte) - 0.01
 
 
-# ======================================= 10. class weights, early stopping
+# ======================================= 8. class weights, early stopping
 def _imbalanced():
     X, y = make_classification(n_samples=600, n_features=8, n_informative=4,
                                weights=[0.85, 0.15], class_sep=1.5, flip_y=0.05,
@@ -1192,7 +887,7 @@ def test_class_weight_balanced_refused_by_partial_fit():
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_early_stopping_stops_early(Est, solver):
     if Est is GDClassifier:
-        X, y = _clf_data()
+        X, y = clf_data()
     else:
         rng = np.random.RandomState(0)
         X = rng.normal(size=(300, 5))
@@ -1218,23 +913,23 @@ def test_partial_fit_scratch_stays_out_of_pickles_and_large_chunks(Est):
     # large for allocation to matter keep none.
     from sklearn_gd._base import _KEEP_BUFFER_ROWS, _KEPT_BUFFER_NAMES
 
-    X, y = _data_for(Est)
-    est = _pf(Est(solver="stochastic", random_state=0), X[:10], y[:10])
-    _pf(est, X[10:20], y[10:20])
+    X, y = data_for(Est)
+    est = partial_fit_classes(Est(solver="stochastic", random_state=0), X[:10], y[:10])
+    partial_fit_classes(est, X[10:20], y[10:20])
     assert "_stream_buffers" in est.__dict__ and "_unit_weight_cache" in est.__dict__
     copy = pickle.loads(pickle.dumps(est))
     assert not set(_KEPT_BUFFER_NAMES) & set(copy.__dict__)
     assert set(_KEPT_BUFFER_NAMES) & set(est.__dict__)  # the original keeps its own
-    _pf(est, X[20:30], y[20:30])
-    _pf(copy, X[20:30], y[20:30])
-    _assert_same_state(_snapshot(est), _snapshot(copy))
+    partial_fit_classes(est, X[20:30], y[20:30])
+    partial_fit_classes(copy, X[20:30], y[20:30])
+    assert_same_state(snapshot(est), snapshot(copy))
 
     big = np.repeat(X, _KEEP_BUFFER_ROWS // len(X) + 1, axis=0)
     big_y = np.repeat(y, _KEEP_BUFFER_ROWS // len(X) + 1)
     assert len(big) > _KEEP_BUFFER_ROWS
     fresh = Est(solver="stochastic", random_state=0)
-    _pf(fresh, big[:10], big_y[:10])
+    partial_fit_classes(fresh, big[:10], big_y[:10])
     for name in _KEPT_BUFFER_NAMES:
         fresh.__dict__.pop(name, None)
-    _pf(fresh, big, big_y)
+    partial_fit_classes(fresh, big, big_y)
     assert not set(_KEPT_BUFFER_NAMES) & set(fresh.__dict__)

@@ -27,7 +27,8 @@ compiled once in a module fixture so that no example pays for compilation.
 Findings are kept as minimal explicit regression tests at the end of the
 file (all fixed: a zero-weight early-stopping split, float32 validation R^2
 overflow, partial_fit after an all-zero first chunk, 'auto' steps with
-momentum; the last-update and cache findings are in test_reliability.py).
+momentum; the last-update and cache findings are in test_determinism.py and
+test_kernel_cache.py).
 """
 
 import contextlib

@@ -3,7 +3,9 @@
 Each test runs fresh interpreters on a copy of the package, so that they start
 from an empty cache of their own. They call two small kernels directly
 (``column_sq_sums``, which inlines a row helper from ``rows.py``, and
-``all_finite``) rather than fitting, so each run compiles in about a second.
+``all_finite``) rather than fitting, so each run compiles in about a second;
+the last tests fit whole models (racing processes filling an empty cache, a
+read-only install, no writable place at all).
 """
 
 import io
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_reliability import _clean_env, _copy_package
+from helpers import clean_env, copy_package, run_python
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file ownership and limits")
 
@@ -56,7 +58,7 @@ def _run(site, preexec_fn=None, user=None, timeout=180, **env):
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(_CHILD)], capture_output=True, text=True,
         timeout=timeout, cwd=site, preexec_fn=preexec_fn,
-        env=_clean_env(PYTHONPATH=str(site), XDG_CACHE_HOME=str(Path(site) / "user-cache"),
+        env=clean_env(PYTHONPATH=str(site), XDG_CACHE_HOME=str(Path(site) / "user-cache"),
                        **env),
         **({"user": user, "group": user, "extra_groups": []} if user is not None else {}))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -77,7 +79,7 @@ def _files(root, kernel, suffix):
 @pytest.fixture
 def site(tmp_path):
     site = tmp_path / "site"
-    _copy_package(site)
+    copy_package(site)
     return site
 
 
@@ -260,12 +262,12 @@ def test_a_read_only_install_uses_a_cache_built_at_install_time():
     try:
         root.chmod(0o755)  # others must be able to read the install
         site = root / "site"
-        pkg = _copy_package(site)
+        pkg = copy_package(site)
         build = subprocess.run(
             [sys.executable, "-m", "sklearn_gd.precompile", "--dtype", "float64",
              "--format", "dense", "--solver", "batch"],
             capture_output=True, text=True, timeout=600, cwd=root,
-            env=_clean_env(PYTHONPATH=str(site), XDG_CACHE_HOME=str(root / "builder-cache")))
+            env=clean_env(PYTHONPATH=str(site), XDG_CACHE_HOME=str(root / "builder-cache")))
         assert build.returncode == 0, build.stdout + build.stderr
         assert str(pkg / "_kernels" / "__pycache__") in build.stdout
         cached = {p.relative_to(pkg): p.read_bytes() for p in pkg.rglob("*.nb[ic]")}
@@ -282,7 +284,7 @@ def test_a_read_only_install_uses_a_cache_built_at_install_time():
         proc = subprocess.run(
             [sys.executable, "-c", textwrap.dedent(_FIT)], capture_output=True, text=True,
             timeout=300, cwd=root,
-            env=_clean_env(PYTHONPATH=str(site), HOME=nowhere, XDG_CACHE_HOME=nowhere),
+            env=clean_env(PYTHONPATH=str(site), HOME=nowhere, XDG_CACHE_HOME=nowhere),
             **options)
         assert proc.returncode == 0, proc.stderr[-3000:]
         result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -295,3 +297,200 @@ def test_a_read_only_install_uses_a_cache_built_at_install_time():
             if not path.is_symlink():
                 path.chmod(path.stat().st_mode | stat.S_IWUSR)
         shutil.rmtree(root, ignore_errors=True)
+
+
+# ------------------------------------- fresh interpreters, whole fits
+_GRID_SCRIPT = """
+    import json, os, sys, warnings
+    warnings.simplefilter("ignore")
+    import numpy as np
+    from joblib import Parallel, delayed
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import GridSearchCV
+    import sklearn_gd
+    from sklearn_gd import GDClassifier
+
+    def where():
+        import sklearn_gd, os
+        return os.path.dirname(sklearn_gd.__file__), os.getpid()
+
+    X, y = make_classification(n_samples=200, n_features=6, random_state=0)
+    grid = GridSearchCV(
+        # One solver: every candidate needs the same kernels, so both workers
+        # compile them at once and race to write the same files (more solvers
+        # would only add compile time, not another race).
+        GDClassifier(solver="batch", max_iter=5, tol=None, random_state=0),
+        {"optimizer": ["sgd", "adam"], "alpha": [1e-4, 1e-3]},
+        cv=2, n_jobs=2, pre_dispatch="all",
+    ).fit(X, y)
+    workers = Parallel(n_jobs=2)(delayed(where)() for _ in range(8))
+    print(json.dumps({
+        "package": os.path.dirname(sklearn_gd.__file__),
+        "workers": sorted({w[0] for w in workers}),
+        "n_worker_pids": len({w[1] for w in workers} - {os.getpid()}),
+        "best": grid.best_params_,
+        "coef": grid.best_estimator_.coef_.tobytes().hex(),
+        "scores": [float(s).hex() for s in grid.cv_results_["mean_test_score"]],
+    }))
+"""
+
+
+@pytest.mark.slow
+def test_concurrent_processes_fill_an_empty_cache_without_crashing(tmp_path):
+    """GridSearchCV(n_jobs=2) in a fresh interpreter, twice: first its loky worker
+    processes compile the same kernels from an empty cache at the same time (and
+    race to write the same cache files), then a second run loads them."""
+    site = tmp_path / "site"
+    pkg = copy_package(site)
+    env = clean_env(PYTHONPATH=str(site))
+
+    def start():
+        return subprocess.Popen([sys.executable, "-c", textwrap.dedent(_GRID_SCRIPT)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env, cwd=tmp_path)
+
+    def finish(proc):
+        try:
+            out, err = proc.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err, err
+        return json.loads(out.strip().splitlines()[-1])
+
+    cold = finish(start())
+    cache_files = sorted(p.name for p in pkg.rglob("*.nbi"))
+    assert cache_files, "no Numba cache was written into the package copy"
+    warm = finish(start())
+    for result in (cold, warm):
+        assert result["package"] == str(pkg)
+        assert result["workers"] == [str(pkg)]  # the workers imported the copy too
+        assert result["n_worker_pids"] >= 1
+    # Freshly compiled (racing writers) and cached code compute the same bits.
+    assert cold["coef"] == warm["coef"]
+    assert cold["scores"] == warm["scores"]
+    assert sorted(p.name for p in pkg.rglob("*.nbi")) == cache_files
+    assert not [p for p in pkg.rglob("*") if p.name.endswith(".tmp")]
+
+
+_FIT_SCRIPT = """
+    import json, os, warnings
+    import numpy as np
+    import sklearn_gd
+    from sklearn_gd import GDRegressor
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((60, 4))
+    y = X @ np.array([1.0, -2.0, 0.5, 3.0])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = GDRegressor(max_iter=200, tol=None).fit(X, y)
+    print(json.dumps({
+        "package": os.path.dirname(sklearn_gd.__file__),
+        "coef": est.coef_.tolist(),
+        "warnings": [f"{w.category.__name__}: {w.message}" for w in caught],
+    }))
+"""
+
+
+def _read_only_install(tmp_path):
+    """A copy of the package made read-only; returns (site dir, package dir, is_effective).
+
+    ``is_effective`` is False when chmod does not stop this user from writing
+    (root): the test then simulates an unwritable install differently.
+    """
+    site = tmp_path / "site"
+    pkg = copy_package(site)
+    for path in sorted(site.rglob("*"), reverse=True) + [site]:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    effective = not os.access(pkg, os.W_OK) and not os.access(pkg / "_kernels", os.W_OK)
+    return site, pkg, effective
+
+
+def _make_writable(root):
+    for path in [root] + list(Path(root).rglob("*")):
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+
+
+def _block_in_tree_cache(site, pkg):
+    """Stand-in for a read-only package when chmod is ineffective (root): a regular
+    file where each __pycache__ directory would go, so that Numba cannot create
+    its in-tree cache (os.makedirs fails exactly as on a read-only directory)."""
+    _make_writable(site)
+    for package_dir in [pkg] + [d for d in pkg.rglob("*") if d.is_dir()]:
+        (package_dir / "__pycache__").write_text("not a directory\n")
+
+
+def _unwritable_path(tmp_path, name):
+    """A path that cannot be created, even by root: it lies under a regular file."""
+    blocker = tmp_path / f"{name}-is-a-file"
+    blocker.write_text("")
+    return blocker / "cache"
+
+
+@pytest.mark.slow
+def test_read_only_install_still_fits(tmp_path):
+    site, pkg, effective = _read_only_install(tmp_path)
+    user_cache = tmp_path / "user-cache"  # Numba's user-wide fallback ($XDG_CACHE_HOME)
+    try:
+        if effective:
+            # A real read-only install; NUMBA_CACHE_DIR unset.
+            env = clean_env(PYTHONPATH=str(site), XDG_CACHE_HOME=str(user_cache))
+        else:
+            # Running as root: simulate (see _block_in_tree_cache), and point
+            # NUMBA_CACHE_DIR at a path that cannot be created either.
+            _block_in_tree_cache(site, pkg)
+            env = clean_env(PYTHONPATH=str(site), XDG_CACHE_HOME=str(user_cache),
+                             NUMBA_CACHE_DIR=str(_unwritable_path(tmp_path, "numba")))
+        proc = run_python(_FIT_SCRIPT, env=env, cwd=tmp_path)
+    finally:
+        _make_writable(site)  # let pytest clean tmp_path up
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["package"] == str(pkg)
+    np.testing.assert_allclose(result["coef"], [1.0, -2.0, 0.5, 3.0], atol=1e-3)
+    # At most a warning about caching; nothing else.
+    assert not [w for w in result["warnings"] if "Numba" not in w and "cach" not in w], \
+        result["warnings"]
+    # Nothing was written into the install; the kernels went to the user-wide cache.
+    assert not list(pkg.rglob("*.nbi")) and not list(pkg.rglob("*.nbc"))
+    assert list(user_cache.rglob("*.nbi")), "Numba did not fall back to the user-wide cache"
+
+
+@pytest.mark.slow
+def test_unusable_numba_cache_dir_still_fits(tmp_path):
+    """NUMBA_CACHE_DIR pointing where no directory can be created: Numba skips it
+    and caches next to the sources (the package copy here is writable)."""
+    site = tmp_path / "site"
+    pkg = copy_package(site)
+    env = clean_env(PYTHONPATH=str(site), XDG_CACHE_HOME=str(tmp_path / "user-cache"),
+                     NUMBA_CACHE_DIR=str(_unwritable_path(tmp_path, "numba")))
+    proc = run_python(_FIT_SCRIPT, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(result["coef"], [1.0, -2.0, 0.5, 3.0], atol=1e-3)
+    assert not [w for w in result["warnings"] if "Numba" not in w and "cach" not in w], \
+        result["warnings"]
+    assert list(pkg.rglob("*.nbi")), "expected the in-tree cache as the fallback"
+
+
+@pytest.mark.slow
+def test_no_writable_cache_location_at_all_still_fits(tmp_path):
+    site, pkg, effective = _read_only_install(tmp_path)
+    try:
+        if not effective:
+            _block_in_tree_cache(site, pkg)
+        env = clean_env(PYTHONPATH=str(site),
+                         XDG_CACHE_HOME=str(_unwritable_path(tmp_path, "xdg")),
+                         NUMBA_CACHE_DIR=str(_unwritable_path(tmp_path, "numba")))
+        proc = run_python(_FIT_SCRIPT, env=env, cwd=tmp_path)
+    finally:
+        _make_writable(site)
+    if proc.returncode != 0:
+        if "no locator available" in proc.stderr:
+            raise AssertionError(proc.stderr[-600:])  # the known failure
+        raise RuntimeError(f"unexpected failure:\n{proc.stderr[-2000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(result["coef"], [1.0, -2.0, 0.5, 3.0], atol=1e-3)

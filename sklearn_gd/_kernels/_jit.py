@@ -6,7 +6,7 @@ the kernel that first compiles it as a callee, so a helper reached from Python
 and from a kernel (or from kernels of different flags) compiled to different
 code depending on which came first in the process, and the disk cache kept
 that version for every later process (a fit's last bits changed with the
-order: ``tests/test_reliability.py::test_bits_do_not_depend_on_compile_order``).
+order: ``tests/test_determinism.py::test_bits_do_not_depend_on_compile_order``).
 
 Numba's ``cache=True`` is replaced by ``_cache.KernelCache``: keyed on the whole
 kernel package, readable from a read-only install, checked for ownership, and
