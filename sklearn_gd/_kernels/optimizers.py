@@ -3,7 +3,9 @@
 Each rule is a few lines in :func:`optimizer_step` (NAG's in
 :func:`normalized_step`), chosen by an integer code that is constant for a
 whole epoch (so the branch costs next to nothing beside a row's dot product).
-State is two arrays shaped like the parameters:
+State is two arrays shaped like the parameters, ``TrainingState.first_moment`` and
+``second_moment`` (``optimizer_state_``'s keys); the kernels call them ``m1`` and
+``m2``, short because they appear in every update formula:
 
 ==========  ==========================  =============================
 optimizer   first_moment                second_moment
