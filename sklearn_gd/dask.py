@@ -60,7 +60,7 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone, is_classifier
-from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.extmath import row_norms, safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 
 try:
@@ -235,8 +235,9 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     # when eta0="auto" looks at the data, the weighted Gram matrix it depends on.
     stats = {"total": weights.sum(dtype=np.float64),
              # The scales of the convergence certificate's norm, as fit's.
-             "column_squares": (X.astype(np.float64) ** 2
-                                * weights.astype(np.float64)[:, None]).sum(axis=0)}
+             "column_squares": da.map_blocks(
+                 _block_column_squares, X, weights[:, None], dtype=np.float64,
+                 chunks=((1,) * X.numblocks[0], (n_features,))).sum(axis=0)}
     needs_data = est._eta0_reads_data() and not mixing
     if needs_data:
         if n_features > _MAX_GRAM_FEATURES:
@@ -406,6 +407,16 @@ def _block_finite(block):
 def _all_blocks(X, fn):
     return da.map_blocks(fn, X, drop_axis=1, chunks=((1,) * X.numblocks[0],),
                          dtype=bool).all()
+
+
+def _block_column_squares(X, sample_weight):
+    """``sum_i w_i x_ij^2`` of one chunk (dense or SciPy sparse), as a (1, n_features) row."""
+    w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+    if sp.issparse(X):
+        squared = sp.csr_matrix(X, dtype=np.float64).multiply(sp.csr_matrix(X, dtype=np.float64))
+        return np.asarray(squared.T @ w, dtype=np.float64).reshape(1, -1)
+    X = np.asarray(X, dtype=np.float64)
+    return (X ** 2 * w[:, None]).sum(axis=0, keepdims=True)
 
 
 def _block_gram(X, sample_weight, fit_intercept, stride, block_info=None):
@@ -622,12 +633,10 @@ def _block_top_row(X, sample_weight, fit_intercept):
     if rows.n_samples == 0:
         return -np.inf, None, 0.0
     Xb = rows.as_matrix()
-    sq = np.asarray(Xb.multiply(Xb).sum(axis=1)).ravel() if sp.issparse(Xb) \
-        else np.einsum("ij,ij->i", Xb, Xb, dtype=np.float64)
-    values = (sq + float(fit_intercept)) * np.asarray(sample_weight, dtype=np.float64)
+    # The expression _resolve_eta0 evaluates, on the same row format.
+    values = (row_norms(Xb, squared=True) + float(fit_intercept)) * sample_weight
     i = int(np.argmax(values))
-    row = Xb[i].toarray() if sp.issparse(Xb) else Xb[i:i + 1]
-    return float(values[i]), np.array(row, dtype=X.dtype), float(sample_weight[i])
+    return float(values[i]), Xb[i:i + 1].copy(), sample_weight[i]
 
 
 def _top_row_stand_in(X, weights, est):
@@ -642,7 +651,8 @@ def _top_row_stand_in(X, weights, est):
     tops = dask.compute(*[dask.delayed(_block_top_row, pure=True)(x, w, est.fit_intercept)
                           for x, w in blocks])
     _, row, weight = max(tops, key=lambda top: top[0])
-    return _Rows(np.vstack([row, row])), np.full(2, weight, dtype=X.dtype)
+    rows = sp.vstack([row, row], format="csr") if sp.issparse(row) else np.vstack([row, row])
+    return _Rows(rows), np.full(2, weight, dtype=X.dtype)
 
 
 class _LocalEpoch:

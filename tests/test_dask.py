@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -290,6 +291,27 @@ def _training_loss(est, X, y):
     if is_classifier(est):
         return log_loss(y, est.predict_proba(X), labels=est.classes_)
     return 0.5 * mean_squared_error(y, est.predict(X))
+
+
+@pytest.mark.parametrize("params", [dict(), dict(optimizer="sgd", max_iter=20, tol=None),
+                                    dict(solver="stochastic", max_iter=5, tol=None)],
+                         ids=["lbfgs", "batch-sgd", "stochastic-mixing"])
+def test_csr_matrix_chunks_train_as_in_memory(client, params):
+    """Chunks that are scipy.sparse.csr_matrix (whose ** is a matrix power): the
+    statistics pass used to fail on them. One chunk gives fit's model."""
+    X, y = _binary()
+    X = sp.csr_matrix(np.where(np.abs(X) > 0.7, X, 0.0))
+    dX = da.from_array(X, chunks=(X.shape[0], -1), asarray=False)
+    est = GDClassifier(random_state=0, **params)
+    remote = fit_dask(clone(est), dX, da.from_array(y, chunks=X.shape[0]))
+    local = clone(est).fit(X, y)
+    assert remote.eta0_ == local.eta0_ or np.isnan(local.eta0_)
+    np.testing.assert_allclose(remote.coef_, local.coef_, rtol=1e-8, atol=1e-10)
+    if params.get("solver") == "stochastic":
+        np.testing.assert_array_equal(remote.coef_, local.coef_)
+    four = fit_dask(clone(est), da.from_array(X, chunks=(250, -1), asarray=False),
+                    da.from_array(y, chunks=250))
+    assert four.score(X, y) >= local.score(X, y) - 0.02
 
 
 def test_fit_on_dask_arrays_mixes_the_stochastic_solver(client):
