@@ -12,8 +12,10 @@ is built again.
 Small fits are run over every combination of the chosen dtypes, row formats
 and solvers, for a regressor, a binary and a multiclass classifier; each
 kernel is compiled once per dtype and row format (the optimizer, loss, penalty
-and schedule are run-time codes). Labels of other types, ``optimizer="lbfgs"``
-and other rarer paths compile on first use as before.
+and schedule are run-time codes). With the default ``optimizer="auto"`` the
+batch fits of smooth losses compile L-BFGS's gradient pass and the hinge ones
+and ``partial_fit`` the plain batch step. Labels of other types and rarer paths
+compile on first use as before.
 """
 
 import argparse
