@@ -1038,10 +1038,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         array X with what ``fit_dask`` supports: an optimizer other than
         "normalized", a built-in loss, no early stopping, no scikit-learn
         callbacks, and for the stochastic and mini-batch solvers what parameter
-        mixing supports (no L1 part, no ``average``, a numeric ``eta0`` for the
-        adaptive optimizers). Anything else gathers X into memory, as before
-        (to keep a stream on the workers, pass its chunks to ``partial_fit``
-        with ``dask_ml.wrappers.Incremental``).
+        mixing supports (no L1 part, no ``average``, a numeric ``eta0`` for
+        the adaptive optimizers and for ``solver="minibatch"``). Anything else
+        gathers X into memory, as before (to keep a stream on the workers, pass
+        its chunks to ``partial_fit`` with ``dask_ml.wrappers.Incremental``).
         """
         if not (is_dask_array(X) and not isinstance(self.loss, CustomLoss)
                 and self.optimizer != "normalized"

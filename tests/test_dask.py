@@ -232,6 +232,8 @@ def test_fit_dask_divergence_and_unsupported_options(client):
         fit_dask(GDRegressor(solver="stochastic", average=True), *_chunked(X, y, 500))
     with pytest.raises(ValueError, match="pass a numeric eta0"):
         fit_dask(GDRegressor(solver="stochastic", optimizer="adam"), *_chunked(X, y, 500))
+    with pytest.raises(ValueError, match="eta0='auto' with solver='minibatch'"):
+        fit_dask(GDRegressor(solver="minibatch"), *_chunked(X, y, 500))
     with pytest.raises(ValueError, match="optimizer='normalized'"):
         fit_dask(GDRegressor(optimizer="normalized"), *_chunked(X, y, 500))
     with pytest.raises(ValueError, match="NaN or infinity"):
