@@ -77,6 +77,7 @@ from ._step_size import (
     normalized_units,
     preconditioned_row_curvature,
 )
+from ._svrg import SVRGEpoch
 from ._warnings import warn
 
 # partial_fit's check of the last update of a chunk reads at most this many rows.
@@ -341,8 +342,9 @@ def serialized(method):
 
 def _supports_partial_fit(estimator):
     """``available_if`` condition: L-BFGS needs the whole data set at once."""
-    if estimator.optimizer == "lbfgs":
-        raise AttributeError("partial_fit is not available for optimizer='lbfgs'.")
+    if estimator.optimizer in ("lbfgs", "svrg"):
+        raise AttributeError(
+            f"partial_fit is not available for optimizer={estimator.optimizer!r}.")
     return True
 
 
@@ -543,8 +545,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 "train in float64, or pass a numeric eta0."
             )
         l2, _ = _penalty_split(self.penalty, self.alpha, self.l1_ratio)
-        eta = 1.0 / max(self._curvature(n_outputs) * gram + l2, 1e-12)
-        if self._optimizer_info().velocity and batch < n:
+        eta = info.auto_rate_factor / max(self._curvature(n_outputs) * gram + l2, 1e-12)
+        if info.velocity and batch < n:
             eta *= 1.0 - self.momentum
         return eta
 
@@ -706,6 +708,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _schedule_code(self):
         return SCHEDULES[self.schedule_].code
 
+    def _measures_at_epoch_start(self):
+        """Whether the sampled loop's epochs start with a full pass (SVRG's snapshot)."""
+        info = self._optimizer_info()
+        return info is not None and info.variance_reduced
+
     def _optimizer_info(self):
         """The registry row of the resolved first-order optimizer; None for L-BFGS."""
         return OPTIMIZERS.get(self.optimizer_)
@@ -821,6 +828,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 + (" (optimizer='lbfgs' needs it)" if self.optimizer_ == "lbfgs" else "")
                 + ". Set average=False, or use another solver."
             )
+        if self.optimizer_ == "svrg":
+            self._check_svrg(partial)
         if self.optimizer_ == "lbfgs":
             problems = []
             if self.solver != "batch":
@@ -835,6 +844,28 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             if problems:
                 raise ValueError("optimizer='lbfgs' does not support " + ", ".join(problems)
                                  + ".")
+
+    def _check_svrg(self, partial):
+        """What ``optimizer="svrg"`` needs: see its entry in the class docstring."""
+        problems = []
+        if self.solver != "stochastic":
+            problems.append(f"solver={self.solver!r} (it needs solver='stochastic')")
+        if isinstance(self.loss, CustomLoss) or not self._loss_info().smooth:
+            problems.append(f"loss={self.loss!r} (it needs a smooth built-in loss: its "
+                            "snapshot's gradient must vanish at the optimum)")
+        if _penalty_split(self.penalty, self.alpha, self.l1_ratio)[1] > 0.0:
+            problems.append(f"penalty={self.penalty!r} with an L1 part")
+        if self.average:
+            problems.append("average (its iterates converge: there is no noise to average)")
+        if SCHEDULES[self.schedule_].code != schedules.SCHED_PER_EPOCH:
+            problems.append(f"learning_rate={self.schedule_!r} (the rate must be constant "
+                            "within an epoch)")
+        if self.clip_value is not None or self.clip_norm is not None:
+            problems.append("clip_value or clip_norm")
+        if partial:
+            problems.append("partial_fit (its snapshot needs the whole data set; use fit)")
+        if problems:
+            raise ValueError("optimizer='svrg' does not support " + ", ".join(problems) + ".")
 
     def _check_passive_aggressive(self):
         """The passive-aggressive steps are scikit-learn's: plain one-sample steps on its loss."""
@@ -1186,6 +1217,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         n = rows.n_samples
 
         step_scales = self._kernel_step_scales()
+        if self._measures_at_epoch_start():
+            order = np.arange(n, dtype=np.int64)
+            return SVRGEpoch(rows, targets, sample_weight, params, codes, hyper, self.n_jobs,
+                             lambda epoch: self._epoch_order(order, epoch))
         if self.solver == "batch":
             return BatchEpoch(rows, targets, sample_weight, params, m1, m2, codes, hyper,
                               self.n_jobs, restart=self._momentum_restart(state, hyper),

@@ -57,13 +57,15 @@ class BlockGradient:
     """Weighted loss sum and per-block gradient sums of all rows at ``params``.
 
     ``rows`` are the training rows (``_base._Rows``). After a call,
-    ``grads[b]`` holds the gradient sum of block ``b``.
+    ``grads[b]`` holds the gradient sum of block ``b``. ``kernel`` replaces
+    the loss's gradient pass by another of the same arguments (SVRG's
+    snapshot pass).
     """
 
     def __init__(self, rows, targets, sample_weight, params, codes, hyper, n_jobs,
-                 loops=builtin_loops):
+                 loops=builtin_loops, kernel=None):
         self.args = (rows.data, targets, sample_weight, params, codes, hyper)
-        self.batch_gradient = loops.batch_gradient_kernel(codes, params.shape[0])
+        self.batch_gradient = kernel or loops.batch_gradient_kernel(codes, params.shape[0])
         n = self.n = rows.n_samples
         n_blocks = _N_BLOCKS if rows.nnz * params.shape[0] >= _PARALLEL_MIN_WORK else 1
         n_blocks = min(n_blocks, max(n, 1))

@@ -38,7 +38,7 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         Samples per update for ``solver="minibatch"``.
 
     optimizer : {"auto", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", \
-"adamw", "normalized", "lbfgs"}, default="auto"
+"adamw", "normalized", "svrg", "lbfgs"}, default="auto"
         The update rule. "auto" is "lbfgs" for ``fit`` with ``solver="batch"``,
         a smooth loss, no L1 part in the penalty, no ``early_stopping`` and no
         step-size setting (``learning_rate="auto"``, ``eta0="auto"``, no
@@ -70,6 +70,17 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         ``partial_fit``): each iteration is one fused pass over the data, and
         it reaches the optimum of smooth losses to high precision; ``tol`` is
         then its gradient tolerance and ``max_iter`` its iteration limit.
+        "svrg" is the stochastic variance-reduced gradient of Johnson and
+        Zhang (2013), for ``solver="stochastic"`` and a smooth loss: each
+        epoch starts with one full pass at a snapshot of the weights, and
+        each one-sample step is corrected by the snapshot's gradient, so its
+        noise vanishes at the optimum and a constant rate converges linearly
+        (where plain SGD hovers or needs a decaying rate). The full pass also
+        certifies the weights every epoch starts from, so ``fit`` stops on a
+        certificate. ``eta0="auto"`` is ``1 / (3 L)`` of the largest row; it
+        keeps one number per sample and output; no L1 part, no ``average``,
+        no clipping, no ``partial_fit`` (the snapshot needs the whole data
+        set), and only the schedules that are constant within an epoch.
 
     learning_rate : {"auto", "constant", "invscaling", "optimal", "adaptive", \
 "inverse_time", "step", "exponential", "pa1", "pa2"}, default="auto"

@@ -173,7 +173,9 @@ def run_epochs(estimator, rows, targets, sample_weight, state, max_iter, *, stop
                                                        codes, hyper)
     if total_weight is None:
         total_weight = float(sample_weight.sum())
-    batch = est.solver == "batch"
+    # Whether each epoch measures its loss and full gradient at its start, before
+    # its steps: the batch loop's and SVRG's (its snapshot).
+    batch = est.solver == "batch" or est._measures_at_epoch_start()
     certify = stopping and est.tol is not None and validation is None
     early = stopping and est.tol is not None and validation is not None
     objective_of = certifier = early_rule = None
@@ -320,10 +322,20 @@ def _warn_not_converged(estimator, convergence):
         f"Maximum number of iteration reached before convergence: the optimality residual "
         f"is {convergence.residual:.3g} of its value at the start (tol={estimator.tol:g})"
         f"{error}, after {convergence.step_cuts} cuts of the learning rate. Consider "
-        "increasing max_iter, scaling the features, or optimizer='lbfgs' for a smooth "
-        "loss.",
+        f"increasing max_iter, scaling the features, or {_converging_method(estimator)}.",
         ConvergenceWarning,
     )
+
+
+def _converging_method(estimator):
+    """The optimizers that certify a smooth loss, for the warning's advice."""
+    if estimator.solver == "batch":
+        return "optimizer='lbfgs' for a smooth loss"
+    if estimator.optimizer_ == "svrg":
+        return "optimizer='lbfgs' with solver='batch'"
+    # The sampled solvers' steps hover at a noise floor that SVRG removes.
+    return ("optimizer='svrg' with solver='stochastic', or optimizer='lbfgs' with "
+            "solver='batch', for a smooth loss")
 
 
 def objective_of_rows(rows, targets, sample_weight, stop, weight, params, codes, hyper,

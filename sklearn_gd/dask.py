@@ -615,6 +615,11 @@ class _DaskBatchEpoch:
 def _mixing_problems(est):
     """What the parameter-mixing path (solver "stochastic" or "minibatch") cannot do."""
     problems = []
+    if est.optimizer == "svrg":
+        # Each step reads the snapshot's derivative of its sample and the
+        # snapshot's full gradient: a local epoch would need both per chunk.
+        problems.append("optimizer='svrg' (use solver='batch' with optimizer='lbfgs', "
+                        "or fit on in-memory data)")
     if est.penalty in ("l1", "elasticnet") and est.alpha > 0 and \
             (est.penalty == "l1" or est.l1_ratio > 0):
         # The cumulative L1 penalty keeps per-weight debts in the moments'

@@ -122,14 +122,27 @@ def _compiled_kernels():
                 Xt = sp.csr_matrix(Xt) if to_sparse else Xt
                 for solver in SOLVERS:
                     for optimizer in ("sgd", "adam"):  # plain and general SGD loops
-                        GDRegressor(solver=solver, optimizer=optimizer, max_iter=2,
-                                    random_state=0).fit(Xt, y)
-                        GDClassifier(solver=solver, optimizer=optimizer, max_iter=2,
-                                     random_state=0).fit(Xt, labels)
-                        GDClassifier(loss="hinge", solver=solver, optimizer=optimizer,
-                                     max_iter=2, random_state=0).fit(Xt, labels)
+                        fitted = [
+                            GDRegressor(solver=solver, optimizer=optimizer, max_iter=2,
+                                        random_state=0).fit(Xt, y),
+                            GDClassifier(solver=solver, optimizer=optimizer, max_iter=2,
+                                         random_state=0).fit(Xt, labels),
+                            GDClassifier(loss="hinge", solver=solver, optimizer=optimizer,
+                                         max_iter=2, random_state=0).fit(Xt, labels),
+                            # The held-out score of early stopping.
+                            GDClassifier(loss="hinge", solver=solver, optimizer=optimizer,
+                                         early_stopping=True, validation_fraction=0.5,
+                                         max_iter=2, random_state=0).fit(Xt, labels),
+                        ]
+                # And the prediction kernels, which an example calls after its fit.
+                for est in fitted:
+                    est.predict(Xt)
+                    if hasattr(est, "predict_proba"):
+                        est.predict_proba(Xt)
                 GDRegressor(optimizer="lbfgs", max_iter=2).fit(Xt, y)
                 GDClassifier(optimizer="lbfgs", max_iter=2).fit(Xt, labels)
+                GDRegressor(solver="stochastic", optimizer="svrg", max_iter=2,
+                            random_state=0).fit(Xt, y)
                 GDRegressor(solver="stochastic", max_iter=1, random_state=0) \
                     .partial_fit(Xt, y)
 
@@ -375,7 +388,7 @@ def test_fit_is_finite_or_raises_value_error(problem):
 @given(problems(), st.integers(1, 4))
 def test_partial_fit_is_finite_or_raises_value_error(problem, n_chunks):
     est_class, params, X, y, sample_weight, description = problem
-    assume(params["optimizer"] != "lbfgs")  # partial_fit is not available there
+    assume(params["optimizer"] not in ("lbfgs", "svrg"))  # no partial_fit there
     params = dict(params, early_stopping=False)
     params.pop("class_weight", None)  # "balanced" is rejected by partial_fit
     est = est_class(**params)
@@ -433,15 +446,17 @@ def test_predict_proba_finite_for_any_coefficients(n_classes, log_scale, dtype, 
 @pytest.mark.parametrize("solver,optimizer",
                          [(s, o) for s in SOLVERS for o in ALL_OPTIMIZERS])
 def test_every_solver_optimizer_pair_fits_or_rejects(solver, optimizer):
-    """The grid the fuzzer samples from, enumerated once on well-scaled data (24 fits):
-    default parameters fit without divergence, or are rejected (lbfgs needs batch)."""
+    """The grid the fuzzer samples from, enumerated once on well-scaled data (30 fits):
+    default parameters fit without divergence, or are rejected (lbfgs needs batch, svrg
+    one sample per step)."""
     rng = np.random.RandomState(0)
     X = rng.standard_normal((30, 4))
     y = X @ np.array([1.0, -2.0, 0.5, 0.0])
     est = GDRegressor(solver=solver, optimizer=optimizer, max_iter=10, random_state=0)
     exc = _fit_or_documented_error(est, X, y, None)
-    if optimizer == "lbfgs" and solver != "batch":
-        assert exc is not None and "lbfgs" in str(exc)
+    needs = {"lbfgs": "batch", "svrg": "stochastic"}.get(optimizer, solver)
+    if solver != needs:
+        assert exc is not None and f"optimizer='{optimizer}'" in str(exc)
     else:
         assert exc is None, exc
 

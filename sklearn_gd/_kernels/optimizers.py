@@ -57,6 +57,9 @@ OPT_RMSPROP = 4
 OPT_ADAM = 5
 OPT_ADAMW = 6
 OPT_NORMALIZED = 7
+# SVRG has an epoch loop of its own (``variance_reduced.py``); optimizer_step never
+# sees this code.
+OPT_SVRG = 8
 
 
 @kernel(fastmath=FASTMATH, error_model="numpy")
