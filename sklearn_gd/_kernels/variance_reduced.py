@@ -37,7 +37,7 @@ from .loops import (
     prefetch_sample,
     sample_loss,
 )
-from .prefetch import PREFETCH_DISTANCE
+from .prefetch import PREFETCH_DISTANCE, prefetch_array_item
 from .rows import row_axpy, row_dot, row_dot_pair
 
 _jit = kernel(fastmath=FASTMATH, error_model="numpy")
@@ -93,7 +93,10 @@ def svrg_epoch(rows, targets, sample_weight, order, params, snapshot, mean_grad,
     status = STATUS_OK
     for pos in range(n):
         if pos + PREFETCH_DISTANCE < n:
-            prefetch_sample(rows, targets, sample_weight, order[pos + PREFETCH_DISTANCE])
+            ahead = order[pos + PREFETCH_DISTANCE]
+            prefetch_sample(rows, targets, sample_weight, ahead)
+            # The snapshot's derivatives are one more random read per step.
+            prefetch_array_item(snapshot, ahead * n_out)
         i = order[pos]
         for k in range(n_out):
             xv, xm = row_dot_pair(rows, i, params, mean_grad, k)
