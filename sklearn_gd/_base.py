@@ -400,12 +400,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         # state is the instance's own dict.
         with self._lock():
             state = dict(super().__getstate__())
+            # partial_fit extends loss_curve_ in place: a shallow copy must not
+            # grow the original's, and the copy is made under the lock, or the
+            # pickle would read the list while another thread's call extends
+            # it (a checkpoint with more curve entries than n_iter_).
+            if type(state.get("loss_curve_")) is list:
+                state["loss_curve_"] = list(state["loss_curve_"])
         for name in _NOT_COPIED:
             state.pop(name, None)
-        # partial_fit extends loss_curve_ in place: a shallow copy must not
-        # grow the original's.
-        if type(state.get("loss_curve_")) is list:
-            state["loss_curve_"] = list(state["loss_curve_"])
         return state
 
     def __setstate__(self, state):
