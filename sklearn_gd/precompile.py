@@ -62,9 +62,16 @@ def _data(dtype, row_format, n_classes):
 
 
 def _kernels():
-    from sklearn_gd._kernels import data_passes, loops, optimizers, schedules, shuffle
+    from sklearn_gd._kernels import (
+        data_passes,
+        loops,
+        optimizers,
+        schedules,
+        shuffle,
+        variance_reduced,
+    )
 
-    for module in (data_passes, loops, optimizers, schedules, shuffle):
+    for module in (data_passes, loops, optimizers, schedules, shuffle, variance_reduced):
         for value in vars(module).values():
             if hasattr(value, "stats") and hasattr(value, "py_func") \
                     and value.py_func.__module__ == module.__name__:
@@ -115,7 +122,8 @@ def precompile(dtypes=DTYPES, formats=FORMATS, solvers=SOLVERS):
             for estimator, n_classes in _estimators(solver):
                 X, y = _data(dtype, row_format, n_classes)
                 estimator.fit(X, y)
-                estimator.partial_fit(X, y)
+                if hasattr(estimator, "partial_fit"):  # not for optimizer="svrg"
+                    estimator.partial_fit(X, y)
                 estimator.predict(X)
     hits, misses = counts()
     return {"compiled": misses - misses0, "loaded": hits - hits0,

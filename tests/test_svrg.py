@@ -220,3 +220,13 @@ def test_the_input_is_not_modified():
     np.testing.assert_array_equal(X, before[0])
     np.testing.assert_array_equal(Xs.data, before[1])
     np.testing.assert_array_equal(y, before[2])
+
+
+def test_the_precompile_command_prepares_its_kernels():
+    from sklearn_gd import precompile
+    from sklearn_gd._kernels import variance_reduced
+
+    report = precompile.precompile(["float64"], ["dense"], ["stochastic"])
+    assert report["compiled"] + report["loaded"] > 0
+    assert variance_reduced.svrg_epoch.signatures
+    assert variance_reduced.snapshot_gradient.signatures
