@@ -17,6 +17,29 @@ EXAMPLE_SCRIPTS = sorted((ROOT / "examples").glob("plot_*.py"))
 EXAMPLE_TIMEOUT = 600
 
 
+def pytest_configure(config):
+    """Before the workers of a parallel run start: compile the kernels once, in parallel.
+
+    With an empty kernel cache (CI's fresh machine) every xdist worker compiled
+    the kernels its first tests needed, and at the start they need the same
+    ones: both cores compiled the same signatures at once. Two processes of
+    ``python -m sklearn_gd.precompile`` (one per float dtype) fill the cache
+    first; the workers then load. With a warm cache this costs the two
+    processes' start. Serial runs (no ``-n``) and the workers skip it.
+    """
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    runs = [subprocess.Popen([sys.executable, "-m", "sklearn_gd.precompile", "--dtype", dtype],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for dtype in ("float64", "float32")]
+    for run in runs:
+        _, err = run.communicate()
+        if run.returncode:
+            # Not fatal: the tests compile what they need, and say what fails.
+            print(f"precompile exited with {run.returncode}: {err.strip()[-500:]}",
+                  file=sys.stderr)
+
+
 def _run_example(script, out_dir):
     env = dict(os.environ, MPLBACKEND="Agg")
     env.pop("SKLEARN_GD_FIGURES", None)
