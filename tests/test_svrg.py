@@ -226,7 +226,10 @@ def test_the_precompile_command_prepares_its_kernels():
     from sklearn_gd import precompile
     from sklearn_gd._kernels import variance_reduced
 
+    # It raised AttributeError before (no partial_fit). The counts are not
+    # asserted: kernels another test already dispatched in this process are
+    # neither compiled nor loaded again.
     report = precompile.precompile(["float64"], ["dense"], ["stochastic"])
-    assert report["compiled"] + report["loaded"] > 0
+    assert report["cache_dirs"]
     assert variance_reduced.svrg_epoch.signatures
     assert variance_reduced.snapshot_gradient.signatures
