@@ -341,7 +341,7 @@ def serialized(method):
 
 
 def _supports_partial_fit(estimator):
-    """``available_if`` condition: L-BFGS needs the whole data set at once."""
+    """``available_if`` condition: L-BFGS and SVRG's snapshot need the whole data set."""
     if estimator.optimizer in ("lbfgs", "svrg"):
         raise AttributeError(
             f"partial_fit is not available for optimizer={estimator.optimizer!r}.")

@@ -59,9 +59,9 @@ from sklearn_gd._registry import (
 _COMMON = dict(
     # ms; compilation happens in the warm-up fixture, not here. An example takes
     # milliseconds, but on 2 shared cores, beside the other worker's tests that
-    # compile in two fresh interpreters at once, one was starved for 7.1 s (CI,
-    # 2026-12-02; 6.9 ms on its rerun): the deadline catches runaway examples,
-    # the watchdog hangs.
+    # compile in two fresh interpreters at once, one was starved for seconds
+    # (and took milliseconds on its rerun): the deadline catches runaway
+    # examples, the watchdog hangs.
     deadline=20000,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,
