@@ -39,14 +39,18 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
 
     optimizer : {"auto", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", \
 "adamw", "normalized", "svrg", "lbfgs"}, default="auto"
-        The update rule. "auto" is "lbfgs" for ``fit`` with ``solver="batch"``,
-        a smooth loss, no L1 part in the penalty, no ``early_stopping`` and no
-        step-size setting (``learning_rate="auto"``, ``eta0="auto"``, no
-        clipping): there it reaches a certified optimum in the fewest passes
-        over the data. Anything else (``partial_fit``, the stochastic and
-        mini-batch solvers, hinge and the other non-smooth losses, L1, a
-        schedule) makes it "sgd", the earlier default; ``optimizer_`` records
-        the choice, and ``optimizer="sgd"`` keeps the plain step everywhere.
+        The update rule. "auto" is a method that ends on a certified optimum
+        where one applies, that is for ``fit`` with a smooth loss, no L1 part
+        in the penalty and no step-size setting (``learning_rate="auto"``,
+        ``eta0="auto"``, no clipping): "lbfgs" with ``solver="batch"`` and no
+        ``early_stopping`` (the fewest passes over the data), "svrg" with
+        ``solver="stochastic"``, a built-in loss and no ``average``. Anything
+        else (``partial_fit``, the mini-batch solver, parameter mixing on Dask
+        arrays, hinge and the other non-smooth losses, L1, a schedule) makes
+        it "sgd", the earlier default; ``optimizer_`` records the choice, and
+        ``optimizer="sgd"`` keeps the plain step everywhere. A ``partial_fit``
+        after a fit by either takes the plain step at the rate a stream
+        derives from its chunk.
         "sgd" is the plain gradient step, "momentum" the heavy ball,
         "nesterov" Nesterov's accelerated gradient, "adagrad", "rmsprop",
         "adam" and "adamw" the adaptive methods. With "adamw" the L2 part of
@@ -88,7 +92,8 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         (each ``partial_fit`` call is one epoch):
 
         - "auto": "optimal" for GDClassifier's plain one-sample steps
-          (``solver="stochastic"``, ``optimizer`` "sgd" or "auto",
+          (``solver="stochastic"``, ``optimizer`` "sgd" or an "auto" that
+          resolves to it, e.g. in ``partial_fit``,
           ``eta0="auto"``, a penalty with ``alpha > 0``), as scikit-learn's
           SGDClassifier, with ``t0`` raised where needed so that no step
           exceeds the stable constant step ``eta0_`` (Bottou's ``t0``

@@ -188,7 +188,9 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
         raise ValueError("fit_dask does not support " + ", ".join(problems) + ".")
     if not isinstance(split_every, Integral) or split_every < 2:
         raise ValueError(f"split_every must be an integer >= 2, got {split_every!r}.")
-    est._check_param_combinations()
+    # A worker's local epoch sees its own chunk only: "auto" means the plain
+    # step there, never SVRG (whose snapshot needs the whole data set).
+    est._check_param_combinations(in_memory=not mixing)
 
     X, y, sample_weight, columns = _as_dask_inputs(X, y, sample_weight)
     check_n_features(X.shape[1])

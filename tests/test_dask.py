@@ -259,7 +259,8 @@ def test_mixing_on_one_chunk_is_the_in_memory_fit(client, Est, make_data, params
     X, y = make_data()
     est = Est(max_iter=15, random_state=0, **params)
     remote = fit_dask(clone(est), *_chunked(X, y, X.shape[0]))
-    local = clone(est).fit(X, y)
+    # "auto" is the plain step on the workers (SVRG's snapshot needs all rows).
+    local = clone(est).set_params(optimizer=remote.optimizer_).fit(X, y)
     np.testing.assert_array_equal(remote.coef_, local.coef_)
     np.testing.assert_array_equal(remote.intercept_, local.intercept_)
     assert remote.eta0_ == local.eta0_ and remote.n_iter_ == local.n_iter_
@@ -275,7 +276,7 @@ def test_mixing_on_four_chunks_reaches_the_in_memory_objective(client, Est, make
     remote = fit_dask(clone(est), *_chunked(X, y, 250))
     again = fit_dask(clone(est), *_chunked(X, y, 250))
     np.testing.assert_array_equal(remote.coef_, again.coef_)
-    local = clone(est).fit(X, y)
+    local = clone(est).set_params(optimizer=remote.optimizer_).fit(X, y)
     assert not np.array_equal(remote.coef_, local.coef_)  # it is another path
     # Averaging the chunks' iterates damps the steps' noise: the mixed model is
     # no worse than the in-memory one (and on these data sets better).
@@ -306,7 +307,7 @@ def test_csr_matrix_chunks_train_as_in_memory(client, params):
     dX = da.from_array(X, chunks=(X.shape[0], -1), asarray=False)
     est = GDClassifier(random_state=0, **params)
     remote = fit_dask(clone(est), dX, da.from_array(y, chunks=X.shape[0]))
-    local = clone(est).fit(X, y)
+    local = clone(est).set_params(optimizer=remote.optimizer_).fit(X, y)
     assert remote.eta0_ == local.eta0_ or np.isnan(local.eta0_)
     np.testing.assert_allclose(remote.coef_, local.coef_, rtol=1e-8, atol=1e-10)
     if params.get("solver") == "stochastic":
@@ -329,6 +330,9 @@ def test_fit_on_dask_arrays_mixes_the_stochastic_solver(client):
     np.testing.assert_array_equal(on_cluster.intercept_, by_hand.intercept_)
     local_epochs = [t for t in stream.data if "_block_local_epoch" in str(t["key"])]
     assert len(local_epochs) == 4 * 6
+    # "auto": the plain step on the workers, SVRG in memory.
+    assert on_cluster.optimizer_ == "sgd"
+    assert GDClassifier(**params).fit(X, y).optimizer_ == "svrg"
     assert {t["worker"] for t in local_epochs} <= set(client.scheduler_info()["workers"])
 
 

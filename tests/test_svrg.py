@@ -83,8 +83,8 @@ def test_plain_sgd_hovers_where_svrg_converges():
     best = optimum("log_loss", X, y, alpha=1e-4)[2]
     svrg = _fit(GDClassifier(alpha=1e-4, max_iter=100, **SVRG), X, y)
     with pytest.warns(ConvergenceWarning, match="optimizer='svrg'"):
-        plain = GDClassifier(solver="stochastic", alpha=1e-4, max_iter=svrg.n_iter_,
-                             random_state=0).fit(X, y)
+        plain = GDClassifier(solver="stochastic", optimizer="sgd", alpha=1e-4,
+                             max_iter=svrg.n_iter_, random_state=0).fit(X, y)
 
     def gap(est):
         return relative_gap(objective("log_loss", X, y, est.coef_.ravel(),
