@@ -27,7 +27,7 @@ from ._callbacks import with_callbacks
 from ._custom_loss import CustomLoss, loss_info
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_NOTES, SHARED_PARAMETERS
 from ._kernels.data_passes import encode_labels
-from ._lazy_predict import is_dask_array, lazy_prediction, result_dtype
+from ._lazy_predict import is_dask_array, lazy_prediction, lazy_score, result_dtype
 from ._registry import CLASSIFIER_LOSSES
 from ._sparse_coef import SparseCoefMixin, linear_scores
 
@@ -516,6 +516,32 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
         if is_dask_array(X):
             return self._lazy("decision_function", X)
         return self._scores_and_classes(X)[0]
+
+    def score(self, X: ArrayLike | spmatrix, y: ArrayLike,
+              sample_weight: ArrayLike | None = None) -> float:
+        """Mean accuracy on the given test data and labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples. For a Dask array the accuracy is computed from sums
+            over its row blocks, which stay on the workers (``y`` and
+            ``sample_weight`` may then be Dask arrays too).
+
+        y : array-like of shape (n_samples,)
+            True labels for X.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy of ``self.predict(X)`` with respect to ``y``.
+        """
+        if is_dask_array(X):
+            return lazy_score(self, X, y, sample_weight, classification=True)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def _labels_from_scores(self, scores, classes=None):
         if classes is None:

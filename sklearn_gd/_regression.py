@@ -21,7 +21,7 @@ from ._base import (
 from ._callbacks import with_callbacks
 from ._custom_loss import CustomLoss, loss_info
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_NOTES, SHARED_PARAMETERS
-from ._lazy_predict import is_dask_array, lazy_prediction, result_dtype
+from ._lazy_predict import is_dask_array, lazy_prediction, lazy_score, result_dtype
 from ._registry import REGRESSION_LOSSES
 from ._sparse_coef import SparseCoefMixin, linear_scores
 
@@ -355,6 +355,33 @@ default=None
             return linear_scores(X, coef)[:, 0] + intercept[0]
         # Its dense row, for the very product (and bits) of the 1-D coef_.
         return safe_sparse_dot(X, coef.toarray()[0]) + intercept[0]
+
+    def score(self, X: ArrayLike | spmatrix, y: ArrayLike,
+              sample_weight: ArrayLike | None = None) -> float:
+        """Coefficient of determination R^2 of the prediction.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples. For a Dask array R^2 is computed from sums over its
+            row blocks, which stay on the workers (``y`` and ``sample_weight``
+            may then be Dask arrays too).
+
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            True values for X.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            R^2 of ``self.predict(X)`` with respect to ``y``, averaged over
+            the targets, as :func:`sklearn.metrics.r2_score`.
+        """
+        if is_dask_array(X):
+            return lazy_score(self, X, y, sample_weight, classification=False)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,6 +7,7 @@ shared by the module. Skipped when the ``dask`` extra is not installed.
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -389,11 +390,60 @@ def test_lazy_predictions_check_the_model_and_the_width_at_once():
         model.predict(da.from_array(X[:, :2], chunks=50))
 
 
+@pytest.mark.parametrize("Est, y_kind", [(GDClassifier, "binary"), (GDClassifier, "3 classes"),
+                                         (GDRegressor, "1 target"), (GDRegressor, "2 targets")])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_score_on_dask_arrays_is_sums_over_row_blocks(Est, y_kind, weighted):
+    """score(dask X, y) is scikit-learn's accuracy / R^2 of the same rows, computed from
+    a few sums per row block: the predictions are never gathered (it used to pull
+    them, through predict, into memory); y and the weights may be NumPy or Dask."""
+    import dask
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((600, 4))
+    y = {"binary": (X[:, 0] > 0).astype(int), "3 classes": np.digitize(X[:, 0], [-0.5, 0.5]),
+         # A large mean against the spread: sums of squares minus the squared sum cancel.
+         "1 target": 1e6 + X @ np.arange(1.0, 5.0) + rng.standard_normal(600),
+         "2 targets": np.column_stack([X[:, 0], -X[:, 1]]) + rng.standard_normal((600, 2))}[
+        y_kind]
+    w = rng.uniform(0.0, 2.0, 600) if weighted else None
+    model = Est(max_iter=5, tol=None).fit(X, y)
+    expected = model.score(X, y, sample_weight=w)
+    dX = da.from_array(X, chunks=(150, 2))
+    for dy, dw in ((y, w), (da.from_array(y, chunks=100),
+                            None if w is None else da.from_array(w, chunks=200))):
+        with dask.config.set(scheduler="sync"):
+            with mock.patch.object(da.Array, "__array__",
+                                   side_effect=AssertionError("gathered")):
+                got = model.score(dX, dy, sample_weight=dw)
+        assert isinstance(got, float)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_score_on_dask_arrays_keeps_scikit_learns_edge_cases():
+    X = np.random.RandomState(0).standard_normal((100, 3))
+    dX = da.from_array(X, chunks=25)
+    model = GDRegressor(max_iter=5, tol=None).fit(X, X[:, 0])
+    constant = np.full(100, 3.0)
+    assert model.score(dX, constant) == model.score(X, constant) == 0.0
+    with pytest.raises(ValueError, match="inconsistent numbers of samples: \\[100, 99\\]"):
+        model.score(dX, X[:99, 0])
+    bad = X[:, 0].copy()
+    bad[7] = np.nan
+    with pytest.raises(ValueError, match="y contains NaN"):
+        model.score(dX, bad)
+    classifier = GDClassifier(max_iter=5, tol=None).fit(X, X[:, 0] > 0)
+    with pytest.raises(ValueError, match="mix of"):
+        classifier.score(dX, X[:, 0])  # continuous targets for a classifier
+
+
 def test_lazy_predictions_on_the_cluster(client):
     X, y = make_classification(n_samples=2000, n_features=6, random_state=0)
     model = GDClassifier(loss="log_loss", max_iter=5, tol=None).fit(X, y)
     dX = da.from_array(X, chunks=500)
     np.testing.assert_array_equal(model.predict_proba(dX).compute(), model.predict_proba(X))
+    assert model.score(dX, da.from_array(y, chunks=500)) == pytest.approx(model.score(X, y),
+                                                                           abs=1e-12)
 
 
 def test_fit_on_dask_arrays_runs_data_parallel(client):
