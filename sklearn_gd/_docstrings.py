@@ -45,7 +45,8 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         ``eta0="auto"``, no clipping): "lbfgs" with ``solver="batch"`` and no
         ``early_stopping`` (the fewest passes over the data), "svrg" with
         ``solver="stochastic"``, a built-in loss and no ``average``. Anything
-        else (``partial_fit``, the mini-batch solver, parameter mixing on Dask
+        else (``partial_fit``, the mini-batch solver, whose preconditioned
+        plain steps ignore the features' scales, parameter mixing on Dask
         arrays, hinge and the other non-smooth losses, L1, a schedule) makes
         it "sgd", the earlier default; ``optimizer_`` records the choice, and
         ``optimizer="sgd"`` keeps the plain step everywhere. A ``partial_fit``
@@ -75,13 +76,16 @@ penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         it reaches the optimum of smooth losses to high precision; ``tol`` is
         then its gradient tolerance and ``max_iter`` its iteration limit.
         "svrg" is the stochastic variance-reduced gradient of Johnson and
-        Zhang (2013), for ``solver="stochastic"`` and a smooth loss: each
-        epoch starts with one full pass at a snapshot of the weights, and
-        each one-sample step is corrected by the snapshot's gradient, so its
-        noise vanishes at the optimum and a constant rate converges linearly
-        (where plain SGD hovers or needs a decaying rate). The full pass also
-        certifies the weights every epoch starts from, so ``fit`` stops on a
-        certificate. ``eta0="auto"`` is ``1 / (3 L)`` of the largest row; it
+        Zhang (2013), for ``solver="stochastic"`` or ``"minibatch"`` and a
+        smooth loss: each epoch starts with one full pass at a snapshot of the
+        weights, and each one-sample (or mini-batch) step is corrected by the
+        snapshot's gradient, so its noise vanishes at the optimum and a
+        constant rate converges linearly (where plain SGD hovers or needs a
+        decaying rate). The full pass also certifies the weights every epoch
+        starts from, so ``fit`` stops on a certificate. ``eta0="auto"`` is a
+        third of the plain step's ``1 / L`` (of the largest row for one
+        sample per step, the mini-batch blend otherwise), without the
+        diagonal preconditioner; it
         keeps one number per sample and output; no L1 part, no ``average``,
         no clipping, no ``partial_fit`` (the snapshot needs the whole data
         set), and only the schedules that are constant within an epoch.

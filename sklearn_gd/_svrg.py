@@ -2,8 +2,9 @@
 
 See ``_kernels/variance_reduced.py`` for the method. The snapshot pass runs in
 the batch gradient's row blocks and threads (``_batch.BlockGradient``), so its
-sums do not depend on the thread count; the steps are one sample at a time in
-the epoch's shuffled order.
+sums do not depend on the thread count; the steps take one sample
+(``solver="stochastic"``) or ``batch_size`` samples (``solver="minibatch"``) at
+a time in the epoch's shuffled order.
 """
 
 import numpy as np
@@ -19,12 +20,13 @@ class SVRGEpoch:
     The loss sum is that of the weights the epoch starts from (the snapshot),
     measured before its steps, as the batch loop's; ``last_gradient`` is
     (those weights, loss sum, gradient sum): the stopping rule's certificate
-    at no extra pass. ``order_of(epoch)`` gives the epoch's row order. Keeps
-    one derivative per sample and output (``n_samples x n_outputs`` floats).
+    at no extra pass. ``order_of(epoch)`` gives the epoch's row order, each
+    step takes ``batch_size`` samples of it. Keeps one derivative per sample
+    and output (``n_samples x n_outputs`` floats).
     """
 
     def __init__(self, rows, targets, sample_weight, params, codes, hyper, n_jobs,
-                 order_of):
+                 order_of, batch_size=1):
         n_outputs = params.shape[0]
         self.snapshot = snapshot = np.empty((rows.n_samples, n_outputs))
 
@@ -41,6 +43,9 @@ class SVRGEpoch:
         self.before = np.empty_like(params)
         self.scores = np.empty(n_outputs)
         self.dscores = np.empty(n_outputs)
+        self.batch_size = int(batch_size)
+        self.corrections = np.empty((self.batch_size, n_outputs))
+        self.updates = -(-self.n // self.batch_size)
 
     def __call__(self, epoch, t):
         loss_sum = self.gradient()
@@ -52,7 +57,7 @@ class SVRGEpoch:
         # The weights are scaled to mean 1: the mean over samples is the weighted mean.
         self.mean_grad[...] = grad_sum / self.n
         X, targets, sample_weight = self.args
-        status = svrg_epoch(X, targets, sample_weight, self.order_of(epoch), self.params,
-                            self.snapshot, self.mean_grad, self.scores, self.dscores,
-                            self.codes, self.hyper)
-        return loss_sum, int(t) + self.n, status
+        status = svrg_epoch(X, targets, sample_weight, self.order_of(epoch), self.batch_size,
+                            self.params, self.snapshot, self.mean_grad, self.scores,
+                            self.dscores, self.corrections, self.codes, self.hyper)
+        return loss_sum, int(t) + self.updates, status

@@ -50,11 +50,12 @@ ESTIMATORS = [
                  random_state=0),
     # Regression losses on the classifier's +-1 targets, as SGDClassifier allows.
     GDClassifier(loss="squared_error"),
-    # The plain one-sample step; "auto" is SVRG there (next two).
+    # The plain one-sample step; "auto" is SVRG there (next two), and SVRG's mini-batches.
     GDClassifier(loss="huber", solver="stochastic", optimizer="sgd", max_iter=50,
                  random_state=0),
     GDClassifier(solver="stochastic", random_state=0),
     GDRegressor(solver="stochastic", random_state=0),
+    GDClassifier(solver="minibatch", batch_size=8, optimizer="svrg", random_state=0),
     # Averaged SGD (``average``; the batch solver refuses it): the lazy average
     # of plain SGD, and the dense one of the minibatch loop.
     GDClassifier(average=True, solver="stochastic", max_iter=50, random_state=0),

@@ -73,14 +73,18 @@ def snapshot_gradient(rows, targets, sample_weight, start, stop, params, grad, s
 
 
 @_jit
-def svrg_epoch(rows, targets, sample_weight, order, params, snapshot, mean_grad, scores,
-               dscores, codes, hyper):
+def svrg_epoch(rows, targets, sample_weight, order, batch_size, params, snapshot, mean_grad,
+               scores, dscores, corrections, codes, hyper):
     """One pass of SVRG steps in ``order`` from the snapshot ``params``; returns status.
 
     ``snapshot`` and ``mean_grad`` (shaped like ``params``; the loss part of
     the mean gradient, intercept column included) are those
     :func:`snapshot_gradient` computed at ``params``; the rate is
-    ``hyper[H_ETA]``.
+    ``hyper[H_ETA]``. Each step takes ``batch_size`` consecutive samples of
+    ``order`` (the last step the rest): their corrections are averaged, all
+    measured at the weights before the step. ``corrections`` is scratch of
+    shape (batch_size, n_outputs). With ``batch_size=1`` the floating-point
+    operations are those of one-sample SVRG.
     """
     n = order.shape[0]
     n_out = params.shape[0]
@@ -91,21 +95,28 @@ def svrg_epoch(rows, targets, sample_weight, order, params, snapshot, mean_grad,
     scale = 1.0
     beta = 0.0
     status = STATUS_OK
-    for pos in range(n):
-        if pos + PREFETCH_DISTANCE < n:
-            ahead = order[pos + PREFETCH_DISTANCE]
-            prefetch_sample(rows, targets, sample_weight, ahead)
-            # The snapshot's derivatives are one more random read per step.
-            prefetch_array_item(snapshot, ahead * n_out)
-        i = order[pos]
-        for k in range(n_out):
-            xv, xm = row_dot_pair(rows, i, params, mean_grad, k)
-            scores[k] = scale * xv - beta * xm + params[k, n_features]
-        loss = sample_loss(scores, targets, i, dscores, codes, hyper)
-        if not math.isfinite(loss):
-            status = STATUS_DIVERGED
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        rate = eta / (stop - start)
+        for pos in range(start, stop):
+            if pos + PREFETCH_DISTANCE < n:
+                ahead = order[pos + PREFETCH_DISTANCE]
+                prefetch_sample(rows, targets, sample_weight, ahead)
+                # The snapshot's derivatives are one more random read per step.
+                prefetch_array_item(snapshot, ahead * n_out)
+            i = order[pos]
+            for k in range(n_out):
+                xv, xm = row_dot_pair(rows, i, params, mean_grad, k)
+                scores[k] = scale * xv - beta * xm + params[k, n_features]
+            loss = sample_loss(scores, targets, i, dscores, codes, hyper)
+            if not math.isfinite(loss):
+                status = STATUS_DIVERGED
+                break
+            for k in range(n_out):
+                corrections[pos - start, k] = dscores[k] - snapshot[i, k]
+        if status != STATUS_OK:
             break
-        # w <- shrink * w - eta * (mu + correction * x_i), in the two scalars and v.
+        # w <- shrink * w - eta * (mu + mean correction), in the two scalars and v.
         scale *= shrink
         beta = shrink * beta + eta
         if scale < _MIN_SCALE:
@@ -114,13 +125,20 @@ def svrg_epoch(rows, targets, sample_weight, order, params, snapshot, mean_grad,
                     params[k, j] = scale * params[k, j] - beta * mean_grad[k, j]
             scale = 1.0
             beta = 0.0
-        sw = sample_weight[i]
+        # ``scores`` now sums the intercept's steps: one update of it per step.
         for k in range(n_out):
-            step = eta * sw * (dscores[k] - snapshot[i, k])
-            if step != 0.0:
-                row_axpy(rows, i, -step / scale, params, k)
-            if fit_intercept:
-                params[k, n_features] -= step + eta * mean_grad[k, n_features]
+            scores[k] = 0.0
+        for pos in range(start, stop):
+            i = order[pos]
+            sw = sample_weight[i]
+            for k in range(n_out):
+                step = rate * sw * corrections[pos - start, k]
+                if step != 0.0:
+                    row_axpy(rows, i, -step / scale, params, k)
+                scores[k] += step
+        if fit_intercept:
+            for k in range(n_out):
+                params[k, n_features] -= scores[k] + eta * mean_grad[k, n_features]
     for k in range(n_out):
         for j in range(n_features):
             params[k, j] = scale * params[k, j] - beta * mean_grad[k, j]
