@@ -334,8 +334,8 @@ def _converging_method(estimator):
     if estimator.optimizer_ == "svrg":
         return "optimizer='lbfgs' with solver='batch'"
     # The sampled solvers' steps hover at a noise floor that SVRG removes.
-    return ("optimizer='svrg' (or 'auto'), or optimizer='lbfgs' with solver='batch', "
-            "for a smooth loss")
+    return ("optimizer='svrg', or optimizer='lbfgs' with solver='batch', for a smooth "
+            "loss")
 
 
 def objective_of_rows(rows, targets, sample_weight, stop, weight, params, codes, hyper,
