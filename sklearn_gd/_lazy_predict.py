@@ -107,7 +107,7 @@ def _combined_r2(parts):
     return float(np.mean(scores))
 
 
-def _as_row_blocks(a, chunks, name):
+def _as_row_blocks(a, chunks):
     """``a`` (NumPy or Dask) as a Dask array of the given row chunks."""
     import dask.array as da
 
@@ -115,9 +115,7 @@ def _as_row_blocks(a, chunks, name):
     if not any(np.isnan(a.shape)) and a.shape[0] != sum(chunks):
         raise ValueError("Found input variables with inconsistent numbers of samples: "
                          f"[{sum(chunks)}, {a.shape[0]}]")
-    if a.ndim == 2:
-        return a.rechunk((chunks, -1)), name
-    return a.rechunk((chunks,)), name
+    return a.rechunk((chunks, -1) if a.ndim == 2 else (chunks,))
 
 
 def lazy_score(estimator, X, y, sample_weight, classification):
@@ -130,11 +128,11 @@ def lazy_score(estimator, X, y, sample_weight, classification):
 
     y_pred = estimator.predict(X)  # lazy; checks the model and X's width at once
     chunks = y_pred.chunks[0]
-    y, _ = _as_row_blocks(y, chunks, "y")
+    y = _as_row_blocks(y, chunks)
     blocks = [y_pred.to_delayed(optimize_graph=False).ravel(),
               y.to_delayed(optimize_graph=False).ravel()]
     if sample_weight is not None:
-        weights, _ = _as_row_blocks(sample_weight, chunks, "sample_weight")
+        weights = _as_row_blocks(sample_weight, chunks)
         blocks.append(weights.to_delayed(optimize_graph=False).ravel())
     else:
         blocks.append([None] * len(chunks))
