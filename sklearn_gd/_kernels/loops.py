@@ -48,7 +48,7 @@ import math
 import numpy as np
 
 from ._jit import FASTMATH, kernel
-from .losses import LOSS_HINGE, loss_and_dscores, single_score_loss
+from .losses import LOSS_HINGE, LOSS_LOG, log_loss_rows, loss_and_dscores, single_score_loss
 from .optimizers import (
     OPT_ADAGRAD,
     OPT_ADAM,
@@ -987,10 +987,49 @@ def single_score_gradient(rows, targets, sample_weight, start, stop, params, gra
     return loss_sum
 
 
+# Rows per block of log_loss_gradient: its scores fit in L1 with room for the rows.
+_MARGIN_BLOCK = 256
+
+
+@_jit
+def log_loss_gradient(rows, targets, sample_weight, start, stop, params, grad, scores,
+                      dscores, codes, hyper):
+    """:func:`single_score_gradient` for the binary log loss, a block of rows at a time.
+
+    The scores of a block come first, then the loss and its derivatives of
+    the whole block in one vectorised loop (``losses.log_loss_rows``), then
+    the gradient: on sparse one-hot rows the exp and log1p, one row at a time
+    through the C library, were most of a pass. The arguments are those of
+    :func:`batch_gradient` (``scores`` and ``dscores`` unused).
+    """
+    n_features = params.shape[1] - 1
+    grad[:, :] = 0.0
+    loss_sum = 0.0
+    bias = params[0, n_features]
+    block = min(_MARGIN_BLOCK, max(stop - start, 1))
+    margins = np.empty(block)
+    labels = np.empty(block)
+    weights = np.empty(block)
+    derivs = np.empty(block)
+    for lo in range(start, stop, block):
+        n = min(block, stop - lo)
+        for b in range(n):
+            margins[b] = row_dot(rows, lo + b, params, 0) + bias
+            labels[b] = targets[lo + b, 0]
+            weights[b] = sample_weight[lo + b]
+        loss_sum += log_loss_rows(margins, labels, weights, derivs, n)
+        for b in range(n):
+            a = derivs[b]
+            if a != 0.0:
+                row_axpy(rows, lo + b, a, grad, 0)
+                grad[0, n_features] += a
+    return loss_sum
+
+
 def batch_gradient_kernel(codes, n_outputs):
     """The full-batch gradient pass for this loss and number of score columns."""
     if n_outputs == 1 and not codes[C_MULTINOMIAL]:
-        return single_score_gradient
+        return log_loss_gradient if codes[C_LOSS] == LOSS_LOG else single_score_gradient
     return batch_gradient
 
 

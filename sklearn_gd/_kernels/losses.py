@@ -16,6 +16,7 @@ public names onto them.
 import math
 
 from ._jit import FASTMATH, kernel
+from .vector_math import exp_neg, log1p_unit
 
 LOSS_SQUARED_ERROR = 0
 LOSS_ABSOLUTE_ERROR = 1
@@ -153,6 +154,28 @@ def margin_loss(code, p, y, epsilon, quantile, gamma):
         log_p = -softplus(-z)
         return -(q**gamma) * log_p, y * _focal_factor(q, log_p, gamma) * q
     return math.nan, math.nan
+
+
+@_jit
+def log_loss_rows(margins, labels, weights, dscores, n):
+    """Weighted log loss of ``n`` rows from their scores, labels (-1 or +1) and weights.
+
+    Sets ``dscores[b]`` to ``weights[b] * d loss / d score`` of row ``b``. The
+    loss of :func:`log_loss`, without its branch and with ``vector_math``'s
+    exp and log1p, so that the loop runs several rows at once: the batch
+    gradient's rows are independent, where the stochastic loops need each
+    score before the next. The arguments are contiguous 1-D blocks: read
+    through the (n_samples, 1) target matrix, the loop was not vectorised.
+    """
+    total = 0.0
+    for b in range(n):
+        y = labels[b]
+        z = y * margins[b]
+        e = exp_neg(abs(z))
+        total += weights[b] * (log1p_unit(e) + (-z if z < 0.0 else 0.0))
+        r = 1.0 / (1.0 + e)
+        dscores[b] = -weights[b] * y * (e * r if z > 0.0 else r)
+    return total
 
 
 @_inline
