@@ -58,7 +58,7 @@ from ._kernels.losses import (
 )
 from ._kernels.shuffle import shuffled_order
 from ._lazy_predict import is_dask_array
-from ._lbfgs import fit_lbfgs
+from ._lbfgs import fit_lbfgs, lbfgs_memory
 from ._registry import (
     OPTIMIZERS,
     PASSIVE_AGGRESSIVE,
@@ -1359,7 +1359,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 curve, n_epochs = fit_lbfgs(self, gradient_factory, rows.n_samples,
                                             column_mean_squares(rows, sample_weight),
                                             state, self.max_iter, callbacks,
-                                            self.preconditioner_)
+                                            self.preconditioner_,
+                                            lbfgs_memory(rows.nnz * state.params.shape[0],
+                                                         state.params.size))
             else:
                 curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state,
                                                    self.max_iter, validation=validation,

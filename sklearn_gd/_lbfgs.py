@@ -14,9 +14,30 @@ from ._convergence import Convergence, feature_scales, residual_norm
 from ._kernels.loops import C_FIT_INTERCEPT, H_L2
 from ._warnings import warn
 
+# L-BFGS's memory (SciPy's maxcor): its default, and as many pairs as ever pay.
+MIN_MEMORY, MAX_MEMORY = 10, 40
+
+
+def lbfgs_memory(nnz, n_params):
+    """How many correction pairs L-BFGS keeps, from what a pass costs against a pair.
+
+    Each pair costs L-BFGS-B work in proportion to the number of variables at
+    every iteration; a pass over the data costs the number of stored entries.
+    More pairs model more of the curvature, which on one-hot columns (whose
+    groups are collinear with the intercept, a direction only the L2 term
+    curves) cut the flights benchmark's iterations from 89 to 55 at
+    ``alpha=1e-4`` and from 103 to 43 at ``3e-5`` (beyond 40 no fewer), and
+    cost no iterations on dense rows. Where the variables are as many as the
+    entries (TF-IDF: 10,878 columns, 17 entries per row) the pairs' work is
+    the pass's, and 40 pairs made the fit 1.5x slower: the pairs are kept
+    while their work stays under an eighth of a pass's, between SciPy's
+    default of 10 and 40.
+    """
+    return int(min(MAX_MEMORY, max(MIN_MEMORY, nnz // (8 * max(n_params, 1)))))
+
 
 def fit_lbfgs(estimator, gradient_factory, n, column_mean_squares, state, max_iter,
-              callbacks, preconditioner=None):
+              callbacks, preconditioner=None, memory=MIN_MEMORY):
     """Minimise the smooth objective from ``state.params``; returns (curve, n_iter).
 
     ``gradient_factory(codes, hyper)`` gives ``params -> (weighted loss sum,
@@ -41,6 +62,8 @@ def fit_lbfgs(estimator, gradient_factory, n, column_mean_squares, state, max_it
     (one-hot categories of any frequency, TF-IDF terms) it otherwise spends
     its first iterations, and its memory, learning the diagonal. The optimum
     and the certificate are those of the unscaled objective.
+
+    ``memory`` is the number of correction pairs (see :func:`lbfgs_memory`).
     """
     params = state.params
     shape = params.shape
@@ -106,7 +129,7 @@ def fit_lbfgs(estimator, gradient_factory, n, column_mean_squares, state, max_it
     result = minimize(
         objective, x0, jac=True, method="L-BFGS-B", callback=record,
         options={"maxiter": max_iter, "gtol": 0.0, "ftol": 64 * np.finfo(float).eps,
-                 "maxls": 50},
+                 "maxls": 50, "maxcor": int(memory)},
     )
     theta = result.x / unscale
     params[...] = theta.reshape(shape)

@@ -79,7 +79,7 @@ from ._callbacks import NoCallbacks
 from ._custom_loss import CustomLoss
 from ._kernels import loops as builtin_loops
 from ._kernels.loops import STATUS_DIVERGED
-from ._lbfgs import fit_lbfgs
+from ._lbfgs import MAX_MEMORY, fit_lbfgs
 from ._state import TrainingState
 from ._step_size import DATA_DERIVED
 
@@ -294,9 +294,11 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
                                                           n_outputs)
         est.eta0_ = est._resolve_eta0(None, None, n_outputs)
         state.eta = None
+        # Every evaluation is a round trip through the scheduler, which costs
+        # more than any number of pairs: the most memory that pays.
         curve, n_iter = fit_lbfgs(est, gradient_factory, unit_total,
                                   stats["column_squares"] / total, state, est.max_iter,
-                                  NoCallbacks(), est.preconditioner_)
+                                  NoCallbacks(), est.preconditioner_, MAX_MEMORY)
         return _finish(est, state, curve, n_iter, n_features, columns)
     est.preconditioner_ = est._resolve_preconditioner(stats["column_squares"] / total,
                                                       n_outputs)
