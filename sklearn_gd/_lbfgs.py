@@ -10,6 +10,7 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
+from ._blas import single_threaded_blas
 from ._convergence import Convergence, feature_scales, residual_norm
 from ._kernels.loops import C_FIT_INTERCEPT, H_L2
 from ._warnings import warn
@@ -126,11 +127,12 @@ def fit_lbfgs(estimator, gradient_factory, n, column_mean_squares, state, max_it
             if residual is not None and residual <= tol * start:
                 raise StopIteration
 
-    result = minimize(
-        objective, x0, jac=True, method="L-BFGS-B", callback=record,
-        options={"maxiter": max_iter, "gtol": 0.0, "ftol": 64 * np.finfo(float).eps,
-                 "maxls": 50, "maxcor": int(memory)},
-    )
+    with single_threaded_blas():
+        result = minimize(
+            objective, x0, jac=True, method="L-BFGS-B", callback=record,
+            options={"maxiter": max_iter, "gtol": 0.0, "ftol": 64 * np.finfo(float).eps,
+                     "maxls": 50, "maxcor": int(memory)},
+        )
     theta = result.x / unscale
     params[...] = theta.reshape(shape)
     callbacks.end_epoch(params)  # the iteration L-BFGS started but did not finish

@@ -191,6 +191,68 @@ def test_fit_does_not_depend_on_blas_threads(solver):
     assert fits[0] == fits[1]
 
 
+def _blas_threads():
+    import threadpoolctl
+
+    return sorted(info["num_threads"] for info in threadpoolctl.threadpool_info()
+                  if info["user_api"] == "blas")
+
+
+def test_lbfgs_runs_blas_on_one_thread_and_gives_the_threads_back(monkeypatch):
+    # OpenBLAS's idle workers spun on the cores the gradient threads need
+    # (half of a one-hot L-BFGS fit's time on two cores).
+    pytest.importorskip("threadpoolctl")
+    import sklearn_gd._lbfgs as lbfgs
+
+    seen = []
+    real = lbfgs.minimize
+
+    def minimize(*args, **kwargs):
+        seen.append(_blas_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lbfgs, "minimize", minimize)
+    X, y = classification_data(n=2_000, d=10, n_classes=2)
+    before = _blas_threads()
+    GDClassifier(optimizer="lbfgs").fit(X, y)
+    assert seen and all(threads == [1] * len(before) for threads in seen)
+    assert _blas_threads() == before
+
+
+def test_lbfgs_fits_in_threads_leave_blas_as_they_found_it():
+    # Each fit taking the limit and restoring what it saw left the process at
+    # one thread, or a running fit at two, depending on the order they ended.
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    X, y = classification_data(n=3_000, d=20, n_classes=2)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        with ThreadPoolExecutor(4) as pool:
+            fits = list(pool.map(lambda seed: state(GDClassifier(
+                optimizer="lbfgs", alpha=1e-3 * (1 + seed % 3)).fit(X, y)), range(12)))
+        assert _blas_threads() == before
+    for seed, fit in enumerate(fits):
+        assert fit == state(GDClassifier(optimizer="lbfgs",
+                                         alpha=1e-3 * (1 + seed % 3)).fit(X, y))
+
+
+def test_a_fork_during_an_lbfgs_fit_gives_the_child_its_blas_threads():
+    pytest.importorskip("threadpoolctl")
+    from sklearn_gd import _blas
+
+    before = _blas_threads()
+    with _blas.single_threaded_blas():
+        assert _blas_threads() == [1] * len(before)
+        _blas._reset_after_fork()  # what the child runs after os.fork()
+        assert _blas_threads() == before
+        assert _blas._users == 0
+    # The block ends in the state the reset left: nothing restored twice, and the
+    # next fit takes the limit again.
+    assert _blas_threads() == before and _blas._users == 0
+    with _blas.single_threaded_blas():
+        assert _blas_threads() == [1] * len(before)
+    assert _blas_threads() == before
+
+
 def _run_job(job):
     Est, params, X, y = job
     return state(Est(**params).fit(X, y))
