@@ -253,6 +253,11 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
             )
         stride = _eigen_stride(n_samples)
         stats["gram"] = _weighted_gram(X, weights, est.fit_intercept, stride)
+    # The divergence yardstick's sums (``zero_model_bound`` of all targets), with
+    # the raw weights: scaled below, they save a pass of their own.
+    weights64 = weights.astype(np.float64)
+    stats["target_sq"] = (weights64 * (targets.astype(np.float64) ** 2).sum(axis=1)).sum()
+    stats["target_abs"] = (weights64 * abs(targets.astype(np.float64)).sum(axis=1)).sum()
     if classifier:
         stats["class_weight"] = da.bincount(
             y.map_blocks(_block_index, classes, dtype=np.int64),
@@ -269,15 +274,15 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
         )
 
     # Weights scaled to mean 1, as ``_unit_mean`` does (with the global total).
-    weights = weights.map_blocks(_block_unit_mean, n_samples / total, dtype, dtype=dtype)
+    scale = n_samples / total
+    weights = weights.map_blocks(_block_unit_mean, scale, dtype, dtype=dtype)
     if persist:
         targets, weights = dask.persist(targets, weights)
         del y, sample_weight  # release the raw labels and weights on the workers
-    # For the divergence yardstick (``zero_model_bound`` of all targets, below).
-    unit_total, target_sq, target_abs = dask.compute(
-        weights.sum(dtype=np.float64),
-        (weights.astype(np.float64) * (targets.astype(np.float64) ** 2).sum(axis=1)).sum(),
-        (weights.astype(np.float64) * abs(targets.astype(np.float64)).sum(axis=1)).sum())
+    # The objective divides the weighted loss sum by the number of rows, as fit's
+    # does after ``_unit_mean``.
+    unit_total = float(n_samples)
+    target_sq, target_abs = stats["target_sq"] * scale, stats["target_abs"] * scale
 
     # -- State and step size, from the estimator's own helpers.
     coef_init, intercept_init = est._warm_start_init(coef_init, intercept_init, n_features)
