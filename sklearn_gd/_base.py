@@ -19,7 +19,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, is_classifier
+from sklearn.base import BaseEstimator, ClassifierMixin, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms
@@ -781,9 +781,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """
         if self.learning_rate != "auto":
             return self.learning_rate
-        if (is_classifier(self) and self.solver == "stochastic"
-                and self.optimizer_ == "sgd" and self.eta0 == "auto"
-                and self.penalty is not None and self.alpha > 0):
+        # isinstance, not is_classifier: that builds the tags, a tenth of a
+        # partial_fit call on 10 rows.
+        if (self.solver == "stochastic" and self.optimizer_ == "sgd" and self.eta0 == "auto"
+                and self.penalty is not None and self.alpha > 0
+                and isinstance(self, ClassifierMixin)):
             return "optimal"
         return "constant"
 
