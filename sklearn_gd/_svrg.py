@@ -11,7 +11,7 @@ import numpy as np
 
 from ._batch import BlockGradient
 from ._kernels.loops import STATUS_DIVERGED
-from ._kernels.variance_reduced import snapshot_gradient, svrg_epoch
+from ._kernels.variance_reduced import snapshot_kernel, svrg_epoch
 
 
 class SVRGEpoch:
@@ -30,8 +30,10 @@ class SVRGEpoch:
         n_outputs = params.shape[0]
         self.snapshot = snapshot = np.empty((rows.n_samples, n_outputs))
 
+        kernel = snapshot_kernel(codes, n_outputs)
+
         def snapshot_pass(*args):
-            return snapshot_gradient(*args, snapshot)
+            return kernel(*args, snapshot)
 
         self.gradient = BlockGradient(rows, targets, sample_weight, params, codes, hyper,
                                       n_jobs, kernel=snapshot_pass)

@@ -276,3 +276,38 @@ def test_the_precompile_command_prepares_its_kernels():
     assert report["cache_dirs"]
     assert variance_reduced.svrg_epoch.signatures
     assert variance_reduced.snapshot_gradient.signatures
+    assert variance_reduced.log_loss_snapshot_gradient.signatures
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_the_log_loss_snapshot_pass_matches_the_general_one(sparse, dtype):
+    # The binary log loss has a vectorised snapshot pass; the derivatives it
+    # keeps and the sums it returns are the general pass's (rows 5 to 600
+    # span three of its blocks).
+    from sklearn_gd._base import _Rows
+    from sklearn_gd._kernels import variance_reduced as V
+
+    rng = np.random.RandomState(3)
+    X = rng.randn(620, 9).astype(dtype)
+    X[X < 0.3] = 0.0
+    targets = np.sign(rng.randn(620, 1)).astype(dtype)
+    sample_weight = rng.uniform(0.0, 2.0, 620).astype(dtype)
+    params = (0.7 * rng.randn(1, 10)).astype(dtype)
+    est = GDClassifier(**SVRG)
+    est._check_param_combinations()
+    codes, hyper = est._kernel_config(1, 0.1)
+    assert V.snapshot_kernel(codes, 1) is V.log_loss_snapshot_gradient
+    assert V.snapshot_kernel(codes, 2) is V.snapshot_gradient
+    rows = _Rows(sp.csr_matrix(X) if sparse else X).data
+    results = []
+    for kernel in (V.log_loss_snapshot_gradient, V.snapshot_gradient):
+        grad, snapshot = np.empty_like(params), np.full((620, 1), -7.0)
+        loss = kernel(rows, targets, sample_weight, 5, 600, params, grad, np.empty(1),
+                      np.empty(1), codes, hyper, snapshot)
+        results.append((loss, grad, snapshot))
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=rtol)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=rtol, atol=1e-6 * rtol)
+    np.testing.assert_allclose(results[0][2], results[1][2], rtol=1e-12, atol=1e-15)
+    assert np.all(results[0][2][:5] == -7.0) and np.all(results[0][2][600:] == -7.0)

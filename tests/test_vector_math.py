@@ -80,4 +80,5 @@ def test_log_loss_rows_matches_the_scalar_log_loss(z):
     total = log_loss_rows(margins, labels, weights, dscores, 2)
     value, deriv = log_loss(z, 1.0)  # both rows have margin y * p = z
     np.testing.assert_allclose(total, 2.5 * value, rtol=4 * ULP, atol=1e-300)
-    np.testing.assert_allclose(dscores, [0.5 * deriv, -2.0 * deriv], rtol=4 * ULP, atol=1e-300)
+    # Unweighted derivatives in the score p = y * z of each row.
+    np.testing.assert_allclose(dscores, [deriv, -deriv], rtol=4 * ULP, atol=1e-300)

@@ -991,17 +991,10 @@ def single_score_gradient(rows, targets, sample_weight, start, stop, params, gra
 _MARGIN_BLOCK = 256
 
 
-@_jit
-def log_loss_gradient(rows, targets, sample_weight, start, stop, params, grad, scores,
-                      dscores, codes, hyper):
-    """:func:`single_score_gradient` for the binary log loss, a block of rows at a time.
-
-    The scores of a block come first, then the loss and its derivatives of
-    the whole block in one vectorised loop (``losses.log_loss_rows``), then
-    the gradient: on sparse one-hot rows the exp and log1p, one row at a time
-    through the C library, were most of a pass. The arguments are those of
-    :func:`batch_gradient` (``scores`` and ``dscores`` unused).
-    """
+@_inline
+def log_loss_blocks(rows, targets, sample_weight, start, stop, params, grad, snapshot, keep):
+    """The body of :func:`log_loss_gradient`; with ``keep``, ``snapshot[i, 0]`` also gets
+    row i's d loss / d score (unweighted), for SVRG's snapshot pass."""
     n_features = params.shape[1] - 1
     grad[:, :] = 0.0
     loss_sum = 0.0
@@ -1019,11 +1012,28 @@ def log_loss_gradient(rows, targets, sample_weight, start, stop, params, grad, s
             weights[b] = sample_weight[lo + b]
         loss_sum += log_loss_rows(margins, labels, weights, derivs, n)
         for b in range(n):
-            a = derivs[b]
+            if keep:
+                snapshot[lo + b, 0] = derivs[b]
+            a = weights[b] * derivs[b]
             if a != 0.0:
                 row_axpy(rows, lo + b, a, grad, 0)
                 grad[0, n_features] += a
     return loss_sum
+
+
+@_jit
+def log_loss_gradient(rows, targets, sample_weight, start, stop, params, grad, scores,
+                      dscores, codes, hyper):
+    """:func:`single_score_gradient` for the binary log loss, a block of rows at a time.
+
+    The scores of a block come first, then the loss and its derivatives of
+    the whole block in one vectorised loop (``losses.log_loss_rows``), then
+    the gradient: on sparse one-hot rows the exp and log1p, one row at a time
+    through the C library, were most of a pass. The arguments are those of
+    :func:`batch_gradient` (``scores`` and ``dscores`` unused).
+    """
+    return log_loss_blocks(rows, targets, sample_weight, start, stop, params, grad, grad,
+                           False)
 
 
 def batch_gradient_kernel(codes, n_outputs):

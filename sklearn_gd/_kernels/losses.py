@@ -160,7 +160,7 @@ def margin_loss(code, p, y, epsilon, quantile, gamma):
 def log_loss_rows(margins, labels, weights, dscores, n):
     """Weighted log loss of ``n`` rows from their scores, labels (-1 or +1) and weights.
 
-    Sets ``dscores[b]`` to ``weights[b] * d loss / d score`` of row ``b``. The
+    Sets ``dscores[b]`` to ``d loss / d score`` of row ``b`` (unweighted). The
     loss of :func:`log_loss`, without its branch and with ``vector_math``'s
     exp and log1p, so that the loop runs several rows at once: the batch
     gradient's rows are independent, where the stochastic loops need each
@@ -174,7 +174,7 @@ def log_loss_rows(margins, labels, weights, dscores, n):
         e = exp_neg(abs(z))
         total += weights[b] * (log1p_unit(e) + (-z if z < 0.0 else 0.0))
         r = 1.0 / (1.0 + e)
-        dscores[b] = -weights[b] * y * (e * r if z > 0.0 else r)
+        dscores[b] = -y * (e * r if z > 0.0 else r)
     return total
 
 

@@ -29,14 +29,18 @@ import math
 from ._jit import FASTMATH, kernel
 from .loops import (
     C_FIT_INTERCEPT,
+    C_LOSS,
+    C_MULTINOMIAL,
     H_ETA,
     H_L2,
     STATUS_DIVERGED,
     STATUS_OK,
+    log_loss_blocks,
     params_finite,
     prefetch_sample,
     sample_loss,
 )
+from .losses import LOSS_LOG
 from .prefetch import PREFETCH_DISTANCE, prefetch_array_item
 from .rows import row_axpy, row_dot, row_dot_pair
 
@@ -70,6 +74,22 @@ def snapshot_gradient(rows, targets, sample_weight, start, stop, params, grad, s
                 row_axpy(rows, i, a, grad, k)
                 grad[k, n_features] += a
     return loss_sum
+
+
+@_jit
+def log_loss_snapshot_gradient(rows, targets, sample_weight, start, stop, params, grad,
+                               scores, dscores, codes, hyper, snapshot):
+    """:func:`snapshot_gradient` for the binary log loss, by ``loops.log_loss_gradient``'s
+    vectorised blocks."""
+    return log_loss_blocks(rows, targets, sample_weight, start, stop, params, grad, snapshot,
+                           True)
+
+
+def snapshot_kernel(codes, n_outputs):
+    """The snapshot pass for this loss and number of score columns."""
+    if n_outputs == 1 and not codes[C_MULTINOMIAL] and codes[C_LOSS] == LOSS_LOG:
+        return log_loss_snapshot_gradient
+    return snapshot_gradient
 
 
 @_jit
