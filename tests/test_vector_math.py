@@ -73,6 +73,10 @@ def test_log1p_unit_within_four_ulp_of_numpy():
 def test_log_loss_rows_matches_the_scalar_log_loss(z):
     from sklearn_gd._kernels.losses import log_loss, log_loss_rows
 
+    # Called from a kernel, as the loops call it: a kernel that Python also
+    # calls can be compiled differently (README, development notes).
+    log_loss_rows = njit(lambda m, y, w, d, n, f=log_loss_rows: f(m, y, w, d, n))
+
     margins = np.array([z, -z])
     labels = np.array([1.0, -1.0])
     weights = np.array([0.5, 2.0])
