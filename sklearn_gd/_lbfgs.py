@@ -19,11 +19,12 @@ from ._warnings import warn
 MIN_MEMORY, MAX_MEMORY = 10, 40
 
 
-def lbfgs_memory(nnz, n_params):
+def lbfgs_memory(pass_work, n_params):
     """How many correction pairs L-BFGS keeps, from what a pass costs against a pair.
 
-    Each pair costs L-BFGS-B work in proportion to the number of variables at
-    every iteration; a pass over the data costs the number of stored entries.
+    Each pair costs L-BFGS-B work in proportion to the number of variables
+    (``n_params``) at every iteration; a pass over the data costs
+    ``pass_work``, its multiply-adds (stored entries times score columns).
     More pairs model more of the curvature, which on one-hot columns (whose
     groups are collinear with the intercept, a direction only the L2 term
     curves) cut the flights benchmark's iterations from 89 to 55 at
@@ -34,7 +35,7 @@ def lbfgs_memory(nnz, n_params):
     while their work stays under an eighth of a pass's, between SciPy's
     default of 10 and 40.
     """
-    return int(min(MAX_MEMORY, max(MIN_MEMORY, nnz // (8 * max(n_params, 1)))))
+    return int(min(MAX_MEMORY, max(MIN_MEMORY, pass_work // (8 * max(n_params, 1)))))
 
 
 def fit_lbfgs(estimator, gradient_factory, n, column_mean_squares, state, max_iter,
