@@ -22,7 +22,6 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._batch import NO_STEP_SCALES, BatchEpoch, FullGradient, MomentumRestart
@@ -37,7 +36,7 @@ from ._driver import (
 )
 from ._kernels import loops as builtin_loops
 from ._kernels import schedules
-from ._kernels.data_passes import all_finite, column_sq_sums, weighted_gram_product
+from ._kernels.data_passes import all_finite, column_sq_sums
 from ._kernels.loops import (
     C_LOSS,
     C_MULTINOMIAL,
@@ -71,11 +70,11 @@ from ._registry import (
 from ._state import TrainingState
 from ._step_size import (
     DATA_DERIVED,
+    RowCurvatures,
     adaptive_rate,
     column_mean_squares,
     diagonal_preconditioner,
     normalized_units,
-    preconditioned_row_curvature,
 )
 from ._svrg import SVRGEpoch
 from ._warnings import warn
@@ -472,7 +471,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return margin_loss(self._loss_info().code, p, y, float(self.epsilon),
                            float(self.quantile), float(self.gamma))[1]
 
-    def _resolve_eta0(self, rows, sample_weight, n_outputs, initial_gradient=None):
+    def _resolve_eta0(self, rows, sample_weight, n_outputs, initial_gradient=None,
+                      curvatures=None):
         """Initial step size; ``"auto"`` derives it from the data.
 
         For the plain, momentum and Nesterov updates "auto" is ``1 / L`` with L
@@ -491,6 +491,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         step, and Adagrad's distance in its own units for the batch and
         mini-batch loops. L-BFGS takes no
         step size (NaN).
+
+        The plain steps read the rows only through ``curvatures`` (a
+        :class:`RowCurvatures` of ``rows`` unless given: the Dask path passes
+        one computed on its workers).
         """
         if self.optimizer_ == "lbfgs":
             return float("nan")
@@ -517,18 +521,18 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 return rate
         if info.per_coordinate:
             return info.fallback_eta
-        n = rows.n_samples
+        if curvatures is None:
+            curvatures = RowCurvatures(rows, sample_weight, self.fit_intercept)
+        n = curvatures.n_samples
         batch = self._batch_rows(n)
         scales = getattr(self, "preconditioner_", None)
         if scales is not None:
-            return self._preconditioned_eta0(rows, sample_weight, n_outputs, scales)
-        X = rows.as_matrix()
+            return self._preconditioned_eta0(curvatures, n_outputs, scales)
         top_row = full = None
         if batch < n or n == 1:
-            top_row = float(np.max((row_norms(X, squared=True) + float(self.fit_intercept))
-                                   * sample_weight))
+            top_row = curvatures.top_row()
         if batch > 1 and n > 1:
-            full = _top_eigenvalue(rows, sample_weight, self.fit_intercept)
+            full = curvatures.top_eigenvalue()
         if full is None:
             gram = top_row
         elif top_row is None:
@@ -539,7 +543,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             share = (1.0 / batch - 1.0 / n) / (1.0 - 1.0 / n)
             gram = full + (top_row - full) * share
         if not math.isfinite(gram):
-            dtype = (rows.data[0] if rows.is_sparse else rows.data).dtype
+            dtype = curvatures.dtype
             raise ValueError(
                 "eta0='auto' cannot be derived from X: the curvature of the objective "
                 f"(the largest eigenvalue of X^T X / n_samples) overflows {dtype} for "
@@ -570,7 +574,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                              self._distance_curvature(n_outputs), l2, self.fit_intercept,
                              max(-(-n // self._batch_rows(n)), 1), self.beta_2, units=units)
 
-    def _preconditioned_eta0(self, rows, sample_weight, n_outputs, scales):
+    def _preconditioned_eta0(self, curvatures, n_outputs, scales):
         """``1 / L`` of the problem preconditioned by ``scales`` (see ``_step_size``).
 
         The same bounds as without a preconditioner (the top eigenvalue of
@@ -578,16 +582,17 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         for mini-batches), in the coordinates ``w_j / sqrt(p_j)``; the L2
         term is part of the operator whose eigenvalue is found.
         """
-        n = rows.n_samples
+        n = curvatures.n_samples
         batch = self._batch_rows(n)
         curvature = self._curvature(n_outputs)
         l2, _ = _penalty_split(self.penalty, self.alpha, self.l1_ratio)
         ridge = np.append(l2 * scales[:-1] / curvature, 0.0)
-        full = curvature * _top_eigenvalue(rows, sample_weight, self.fit_intercept,
-                                           scales=np.sqrt(scales), ridge=ridge)
+        full = curvature * curvatures.top_eigenvalue(scales=np.sqrt(scales), ridge=ridge)
         if batch < n:
-            top_row = preconditioned_row_curvature(rows, sample_weight, scales, curvature,
-                                                   l2, self.fit_intercept)
+            # The bound on the largest squared row norm, in the preconditioned
+            # coordinates (the L2 term's largest diagonal entry added).
+            top_row = curvature * curvatures.top_preconditioned_row(scales) \
+                + l2 * float(np.max(scales[:-1], initial=0.0))
             share = (1.0 / batch - 1.0 / n) / (1.0 - 1.0 / n)
             full = full + (top_row - full) * share
         if not math.isfinite(full):
@@ -1569,63 +1574,6 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         state.t = int(t)
         state.epochs = epoch + 1
         return [float(objective)], 1
-
-
-def _top_eigenvalue(rows, sample_weight, fit_intercept, max_iter=20, rtol=1e-2,
-                    max_rows=50_000, scales=None, ridge=None):
-    """Largest eigenvalue of [X, 1]^T diag(w) [X, 1] / n by power iteration.
-
-    With ``scales`` (``s``, one per coordinate, the intercept last) and
-    ``ridge`` (``r``, the same shape), that of ``S G S + diag(r)`` for
-    ``S = diag(s)`` and ``G`` the matrix above: the preconditioned curvature.
-
-    ``rows`` is a ``_Rows``. Each iteration is one pass over the rows
-    (``weighted_gram_product``, single-threaded and in a fixed order, so the
-    estimate does not depend on thread counts); above ``max_rows`` rows a
-    fixed, evenly strided subset stands in for them (the matrix is a mean over
-    rows). The estimate approaches the eigenvalue from below; components of
-    eigenvalues below 0.9 of the top one shrink by 0.9**2 per iteration, so
-    the step 1 / estimate stays well inside the stable range 2 / eigenvalue.
-    The start vector and the subset are fixed, so the step size (and the
-    model) does not depend on any random state.
-    """
-    n_rows = rows.n_samples
-    stride = -(-n_rows // max_rows) if n_rows > max_rows else 1
-    n = -(-n_rows // stride)
-    d = rows.n_features
-    width = d + int(fit_intercept)
-    dtype = (rows.data[0] if rows.is_sparse else rows.data).dtype
-    sample_weight = np.asarray(sample_weight, dtype=dtype)
-    v = np.random.RandomState(0).standard_normal(width)
-    v /= np.linalg.norm(v)
-    v_rows = np.zeros((1, d + 1), dtype=dtype)
-    product = np.empty((1, d + 1), dtype=dtype)
-    estimate = 0.0
-    if scales is not None:
-        scales = np.asarray(scales, dtype=np.float64)[:width]
-        ridge = np.asarray(ridge, dtype=np.float64)[:width]
-    for _ in range(max_iter):
-        v_rows[0, :width] = v if scales is None else scales * v
-        weighted_gram_product(rows.data, n_rows, stride, sample_weight, v_rows,
-                              bool(fit_intercept), product)
-        w = product[0, :width].astype(np.float64) / n
-        if scales is not None:
-            w = scales * w + ridge * v
-        with np.errstate(over="ignore"):
-            norm = float(np.linalg.norm(w))
-        if norm == math.inf and np.all(np.isfinite(w)):
-            # Features of 1e78 give components of 1e156, whose squares overflow
-            # (eta0 was 1 / inf = 0): scaled, the norm is finite.
-            top = float(np.max(np.abs(w)))
-            norm = top * float(np.linalg.norm(w / top))
-        if norm == 0.0 or not np.isfinite(norm):
-            return norm
-        v = w / norm
-        converged = abs(norm - estimate) <= rtol * norm
-        estimate = norm
-        if converged:
-            break
-    return estimate
 
 
 # precondition="auto" rescales L-BFGS's variables when the diagonal's largest

@@ -39,6 +39,7 @@ to 10 it fell from about 2,000 to 12 (see the user guide).
 import math
 
 import numpy as np
+from sklearn.utils.extmath import row_norms
 
 from ._kernels.data_passes import weighted_gram_product
 from ._registry import OPTIMIZERS
@@ -182,13 +183,9 @@ def diagonal_preconditioner(column_mean_squares, curvature, l2, fit_intercept):
     return scales
 
 
-def preconditioned_row_curvature(rows, sample_weight, scales, curvature, l2, fit_intercept):
-    """The largest curvature one row's update meets under the preconditioner ``scales``.
-
-    ``curvature * max_i w_i (sum_j p_j x_ij^2 + p_b) + l2 max_j p_j``: the
-    bound of :func:`BaseGD._resolve_eta0` on the largest squared row norm,
-    in the preconditioned coordinates.
-    """
+def preconditioned_row_norm(rows, sample_weight, scales, fit_intercept):
+    """``max_i w_i (sum_j p_j x_ij^2 + p_b)``: the largest weighted squared row norm
+    in the coordinates of the preconditioner ``scales`` (``p``, the intercept's last)."""
     X = rows.as_matrix()
     p = scales[:-1]
     if rows.is_sparse:
@@ -198,5 +195,97 @@ def preconditioned_row_curvature(rows, sample_weight, scales, curvature, l2, fit
     norms = np.asarray(norms, dtype=np.float64).ravel()
     if fit_intercept:
         norms = norms + scales[-1]
-    top = float(np.max(norms * np.asarray(sample_weight, dtype=np.float64)))
-    return curvature * top + l2 * float(np.max(p, initial=0.0))
+    return float(np.max(norms * np.asarray(sample_weight, dtype=np.float64)))
+
+
+def top_row_norm(rows, sample_weight, fit_intercept):
+    """``max_i w_i (||x_i||^2 + b)`` (``b`` 1 with an intercept): one row's curvature."""
+    X = rows.as_matrix()
+    return float(np.max((row_norms(X, squared=True) + float(fit_intercept)) * sample_weight))
+
+
+class RowCurvatures:
+    """What the plain steps' ``eta0="auto"`` reads from the training rows.
+
+    The batch loop's curvature is the top eigenvalue of the weighted Gram
+    matrix, one sample's the largest weighted squared row norm; a mini-batch
+    step's lies between the two. Any object with these members can stand in
+    (the Dask path computes them on its workers).
+    """
+
+    def __init__(self, rows, sample_weight, fit_intercept):
+        self.rows, self.sample_weight = rows, sample_weight
+        self.fit_intercept = fit_intercept
+        self.n_samples = rows.n_samples
+        self.dtype = (rows.data[0] if rows.is_sparse else rows.data).dtype
+
+    def top_eigenvalue(self, scales=None, ridge=None):
+        """:func:`top_eigenvalue` of the rows."""
+        return top_eigenvalue(self.rows, self.sample_weight, self.fit_intercept,
+                              scales=scales, ridge=ridge)
+
+    def top_row(self):
+        """:func:`top_row_norm` of the rows."""
+        return top_row_norm(self.rows, self.sample_weight, self.fit_intercept)
+
+    def top_preconditioned_row(self, scales):
+        """:func:`preconditioned_row_norm` of the rows."""
+        return preconditioned_row_norm(self.rows, self.sample_weight, scales,
+                                       self.fit_intercept)
+
+
+def top_eigenvalue(rows, sample_weight, fit_intercept, max_iter=20, rtol=1e-2,
+                    max_rows=50_000, scales=None, ridge=None):
+    """Largest eigenvalue of [X, 1]^T diag(w) [X, 1] / n by power iteration.
+
+    With ``scales`` (``s``, one per coordinate, the intercept last) and
+    ``ridge`` (``r``, the same shape), that of ``S G S + diag(r)`` for
+    ``S = diag(s)`` and ``G`` the matrix above: the preconditioned curvature.
+
+    ``rows`` is a ``_Rows``. Each iteration is one pass over the rows
+    (``weighted_gram_product``, single-threaded and in a fixed order, so the
+    estimate does not depend on thread counts); above ``max_rows`` rows a
+    fixed, evenly strided subset stands in for them (the matrix is a mean over
+    rows). The estimate approaches the eigenvalue from below; components of
+    eigenvalues below 0.9 of the top one shrink by 0.9**2 per iteration, so
+    the step 1 / estimate stays well inside the stable range 2 / eigenvalue.
+    The start vector and the subset are fixed, so the step size (and the
+    model) does not depend on any random state.
+    """
+    n_rows = rows.n_samples
+    stride = -(-n_rows // max_rows) if n_rows > max_rows else 1
+    n = -(-n_rows // stride)
+    d = rows.n_features
+    width = d + int(fit_intercept)
+    dtype = (rows.data[0] if rows.is_sparse else rows.data).dtype
+    sample_weight = np.asarray(sample_weight, dtype=dtype)
+    v = np.random.RandomState(0).standard_normal(width)
+    v /= np.linalg.norm(v)
+    v_rows = np.zeros((1, d + 1), dtype=dtype)
+    product = np.empty((1, d + 1), dtype=dtype)
+    estimate = 0.0
+    if scales is not None:
+        scales = np.asarray(scales, dtype=np.float64)[:width]
+        ridge = np.asarray(ridge, dtype=np.float64)[:width]
+    for _ in range(max_iter):
+        v_rows[0, :width] = v if scales is None else scales * v
+        weighted_gram_product(rows.data, n_rows, stride, sample_weight, v_rows,
+                              bool(fit_intercept), product)
+        w = product[0, :width].astype(np.float64) / n
+        if scales is not None:
+            w = scales * w + ridge * v
+        with np.errstate(over="ignore"):
+            norm = float(np.linalg.norm(w))
+        if norm == math.inf and np.all(np.isfinite(w)):
+            # Features of 1e78 give components of 1e156, whose squares overflow
+            # (eta0 was 1 / inf = 0): scaled, the norm is finite.
+            top = float(np.max(np.abs(w)))
+            norm = top * float(np.linalg.norm(w / top))
+        if norm == 0.0 or not np.isfinite(norm):
+            return norm
+        v = w / norm
+        converged = abs(norm - estimate) <= rtol * norm
+        estimate = norm
+        if converged:
+            break
+    return estimate

@@ -42,17 +42,17 @@ their share of the sample weight. The result is deterministic for a given
 chunking; with a single chunk it is ``fit``'s, bit for bit; with several it
 is a different (averaged) path to the same optimum, certified by the same
 full-gradient test as ``fit`` (one more round trip per check). ``eta0="auto"``
-for one sample per step reads the largest row on the workers, as ``fit`` reads
-it. Not with mixing:
-an L1 part of the penalty (its cumulative state does not average), ``average``,
-and ``eta0="auto"`` for Adagrad, RMSprop and Adam or for ``solver="minibatch"``
-(pass a number). To stream
+reads the largest row on the workers, and for mini-batches the top eigenvalue
+of the weighted Gram matrix gathered there, as ``fit`` reads them. Not with
+mixing: an L1 part of the penalty (its cumulative state does not average),
+``average``, and ``eta0="auto"`` for Adagrad, RMSprop and Adam (pass a
+number). To stream
 chunks one at a time through ``partial_fit`` instead, use
 ``dask_ml.wrappers.Incremental``.
 
 Not supported: ``optimizer="normalized"``, a ``CustomLoss``, ``early_stopping``,
 the scikit-learn callbacks, and ``eta0="auto"`` for the plain, momentum and
-Nesterov batch updates beyond 4096 features (pass a number).
+Nesterov batch and mini-batch updates beyond 4096 features (pass a number).
 """
 
 import copy
@@ -62,7 +62,7 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone, is_classifier
-from sklearn.utils.extmath import row_norms, safe_sparse_dot
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 
 try:
@@ -73,7 +73,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "sklearn_gd.dask needs Dask: pip install 'sklearn-gd[dask]'"
     ) from exc
 
-from ._base import BaseGD, _Rows, _top_eigenvalue, check_n_features, restore_state
+from ._base import BaseGD, _Rows, check_n_features, restore_state
 from ._batch import NO_STEP_SCALES
 from ._callbacks import NoCallbacks
 from ._custom_loss import CustomLoss
@@ -81,7 +81,7 @@ from ._kernels import loops as builtin_loops
 from ._kernels.loops import STATUS_DIVERGED
 from ._lbfgs import MAX_MEMORY, fit_lbfgs
 from ._state import TrainingState
-from ._step_size import DATA_DERIVED
+from ._step_size import DATA_DERIVED, preconditioned_row_norm, top_eigenvalue, top_row_norm
 
 __all__ = ["fit_dask"]
 
@@ -242,7 +242,8 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
              "column_squares": da.map_blocks(
                  _block_column_squares, X, weights[:, None], dtype=np.float64,
                  chunks=((1,) * X.numblocks[0], (n_features,))).sum(axis=0)}
-    needs_data = est._eta0_reads_data() and not mixing
+    # Mixing's one sample per step reads only the largest row (a pass of its own).
+    needs_data = est._eta0_reads_data() and not (mixing and est.solver == "stochastic")
     if needs_data:
         if n_features > _MAX_GRAM_FEATURES:
             raise ValueError(
@@ -307,13 +308,17 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
         return _finish(est, state, curve, n_iter, n_features, columns)
     est.preconditioner_ = est._resolve_preconditioner(stats["column_squares"] / total,
                                                       n_outputs)
-    if mixing:
-        est.eta0_ = est._resolve_eta0(*_top_row_stand_in(X, weights, est), n_outputs) \
-            if est._eta0_reads_data() else est._resolve_eta0(None, None, n_outputs)
-    elif needs_data:
-        # The mean over the rows _top_eigenvalue uses, with weights of mean 1 over all.
+    gram = None
+    if needs_data:
+        # The mean over the rows top_eigenvalue uses, with weights of mean 1 over all.
         n_used = -(-n_samples // stride)
         gram = stats["gram"] * (n_samples / total) / n_used
+    if mixing:
+        est.eta0_ = est._resolve_eta0(
+            None, None, n_outputs,
+            curvatures=_DaskCurvatures(X, weights, gram, est.fit_intercept),
+        ) if est._eta0_reads_data() else est._resolve_eta0(None, None, n_outputs)
+    elif needs_data:
         codes, hyper = est._distance_config(n_outputs)
 
         def initial_gradient():
@@ -518,9 +523,9 @@ def _per_class_weights(estimator, counts):
 
 
 def _eigen_stride(n_samples):
-    """Every how many rows ``_top_eigenvalue`` looks at (it subsamples large data)."""
+    """Every how many rows ``top_eigenvalue`` looks at (it subsamples large data)."""
     try:
-        max_rows = inspect.signature(_top_eigenvalue).parameters["max_rows"].default
+        max_rows = inspect.signature(top_eigenvalue).parameters["max_rows"].default
     except KeyError:
         return 1
     return max(1, -(-n_samples // max_rows)) if n_samples > max_rows else 1
@@ -541,7 +546,7 @@ def _gram_stand_in(gram, fit_intercept, dtype):
     ``_resolve_eta0`` reads the data (for ``solver="batch"``) only through the
     matrix ``[X, 1]^T diag(w) [X, 1] / n`` of the training rows and their
     unit-mean weights (of the evenly strided subset of them that
-    ``_top_eigenvalue`` uses on large data), whose top eigenvalue bounds the
+    ``top_eigenvalue`` uses on large data), whose top eigenvalue bounds the
     curvature. These 2 d
     rows (d features) have that same matrix: with ``c`` its intercept
     corner, ``m`` the weighted mean row and ``S = L L^T`` the weighted
@@ -640,41 +645,50 @@ def _mixing_problems(est):
         # Their rate is a distance derived from passes over the rows in memory.
         problems.append(f"eta0='auto' with optimizer={est.optimizer!r} and "
                         f"solver={est.solver!r} (pass a numeric eta0)")
-    elif est.eta0 == "auto" and est.solver == "minibatch" and est.optimizer != "normalized":
-        # fit's mini-batch rate blends the largest row's curvature with the full
-        # data's (its top eigenvalue) by the batch's share of the rows; the
-        # largest row alone (_top_row_stand_in) gave a rate 9x smaller, and for
-        # momentum a larger one than fit's.
-        problems.append("eta0='auto' with solver='minibatch' (pass a numeric eta0)")
     return problems
 
 
-def _block_top_row(X, sample_weight, fit_intercept):
-    """The row (and its weight) of largest ``w_i (||x_i||^2 + intercept)`` in one chunk."""
+def _block_top_row(X, sample_weight, fit_intercept, scales):
+    """One chunk's largest weighted squared row norm (preconditioned by ``scales``)."""
     rows = _Rows(X)
     if rows.n_samples == 0:
-        return -np.inf, None, 0.0
-    Xb = rows.as_matrix()
-    # The expression _resolve_eta0 evaluates, on the same row format.
-    values = (row_norms(Xb, squared=True) + float(fit_intercept)) * sample_weight
-    i = int(np.argmax(values))
-    return float(values[i]), Xb[i:i + 1].copy(), sample_weight[i]
+        return -np.inf
+    if scales is None:
+        return top_row_norm(rows, sample_weight, fit_intercept)
+    return preconditioned_row_norm(rows, sample_weight, scales, fit_intercept)
 
 
-def _top_row_stand_in(X, weights, est):
-    """``(rows, sample_weight)`` giving ``fit``'s one-sample ``eta0="auto"``.
+class _DaskCurvatures:
+    """``RowCurvatures`` of the chunks, from statistics computed on the workers.
 
-    For one sample per step the rate reads the rows only through the largest
-    ``w_i (||x_i||^2 + 1)`` (and, for momentum, the fact that there is more
-    than one row): that row twice has the same.
+    The top eigenvalue is that of the weighted Gram matrix ``gram`` gathered
+    with the other statistics (see ``_gram_stand_in``), the largest row one
+    pass over the chunks when asked for: ``_resolve_eta0`` then computes
+    ``fit``'s step size for the same rows.
     """
-    blocks = zip(*(a.to_delayed(optimize_graph=False).ravel() for a in (X, weights)),
-                 strict=True)
-    tops = dask.compute(*[dask.delayed(_block_top_row, pure=True)(x, w, est.fit_intercept)
-                          for x, w in blocks])
-    _, row, weight = max(tops, key=lambda top: top[0])
-    rows = sp.vstack([row, row], format="csr") if sp.issparse(row) else np.vstack([row, row])
-    return _Rows(rows), np.full(2, weight, dtype=X.dtype)
+
+    def __init__(self, X, weights, gram, fit_intercept):
+        self.X, self.weights, self.gram = X, weights, gram
+        self.fit_intercept = fit_intercept
+        self.n_samples = X.shape[0]
+        self.dtype = X.dtype
+
+    def top_eigenvalue(self, scales=None, ridge=None):
+        rows, weights = _gram_stand_in(self.gram, self.fit_intercept, self.dtype)
+        return top_eigenvalue(rows, weights, self.fit_intercept, scales=scales, ridge=ridge)
+
+    def top_row(self):
+        return self._largest(None)
+
+    def top_preconditioned_row(self, scales):
+        return self._largest(scales)
+
+    def _largest(self, scales):
+        blocks = zip(*(a.to_delayed(optimize_graph=False).ravel()
+                       for a in (self.X, self.weights)), strict=True)
+        return max(dask.compute(*[
+            dask.delayed(_block_top_row, pure=True)(x, w, self.fit_intercept, scales)
+            for x, w in blocks]))
 
 
 class _LocalEpoch:

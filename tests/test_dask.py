@@ -233,8 +233,6 @@ def test_fit_dask_divergence_and_unsupported_options(client):
         fit_dask(GDRegressor(solver="stochastic", average=True), *_chunked(X, y, 500))
     with pytest.raises(ValueError, match="pass a numeric eta0"):
         fit_dask(GDRegressor(solver="stochastic", optimizer="adam"), *_chunked(X, y, 500))
-    with pytest.raises(ValueError, match="eta0='auto' with solver='minibatch'"):
-        fit_dask(GDRegressor(solver="minibatch"), *_chunked(X, y, 500))
     with pytest.raises(ValueError, match="optimizer='normalized'"):
         fit_dask(GDRegressor(optimizer="normalized"), *_chunked(X, y, 500))
     with pytest.raises(ValueError, match="NaN or infinity"):
@@ -288,6 +286,30 @@ def test_mixing_on_four_chunks_reaches_the_in_memory_objective(client, Est, make
                                     "optimizer": "lbfgs", "eta0": "auto", "tol": 1e-8,
                                     "max_iter": 1000}).fit(X, y), X, y)
     assert _training_loss(remote, X, y) <= 1.02 * optimum + 5e-4
+
+
+@pytest.mark.parametrize("Est, make_data, params", [
+    (GDRegressor, _regression, dict()),  # the preconditioned step
+    (GDClassifier, _multiclass, dict(optimizer="momentum", precondition=None)),
+], ids=["regressor-preconditioned", "multiclass-momentum"])
+def test_mixing_minibatch_auto_eta0_is_fits(client, Est, make_data, params):
+    """eta0="auto" for mini-batches blends the top eigenvalue of the Gram matrix
+    (gathered on the workers) with the largest row (a pass over the chunks):
+    fit's rate for the same rows, and on one chunk fit's model."""
+    X, y = make_data()
+    sample_weight = np.random.RandomState(1).uniform(0.2, 2.0, X.shape[0])
+    est = Est(solver="minibatch", batch_size=32, max_iter=10, random_state=0, **params)
+    remote = fit_dask(clone(est), *_chunked(X, y, X.shape[0], sample_weight))
+    local = clone(est).set_params(optimizer=remote.optimizer_).fit(
+        X, y, sample_weight=sample_weight)
+    # The eigenvalue comes from the Gram matrix instead of the rows: the same to
+    # rounding (power iteration stops at rtol 1e-2 either way).
+    assert remote.eta0_ == pytest.approx(local.eta0_, rel=1e-9)
+    assert remote.n_iter_ == local.n_iter_
+    np.testing.assert_allclose(remote.coef_, local.coef_, rtol=1e-6, atol=1e-9)
+    four = fit_dask(clone(est), *_chunked(X, y, 250, sample_weight))
+    assert four.eta0_ == pytest.approx(remote.eta0_, rel=1e-12)  # nor on the chunking
+    assert four.score(X, y) >= local.score(X, y) - 0.02
 
 
 def _training_loss(est, X, y):
