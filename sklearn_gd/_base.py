@@ -30,11 +30,9 @@ from ._custom_loss import CustomLoss, loops_of
 from ._driver import (
     BLOWUP,
     DivergenceError,
-    blown_up,
-    objective_of_rows,
+    reference_objective,
     run_epochs,
 )
-from ._kernels import loops as builtin_loops
 from ._kernels import schedules
 from ._kernels.data_passes import all_finite, column_sq_sums
 from ._kernels.loops import (
@@ -43,7 +41,6 @@ from ._kernels.loops import (
     CODES_LAYOUT,
     H_ETA,
     H_L1,
-    H_L2,
     H_OPTIMAL_OFFSET,
     HYPER_LAYOUT,
 )
@@ -76,11 +73,10 @@ from ._step_size import (
     diagonal_preconditioner,
     normalized_units,
 )
+from ._stream import StreamEpoch
 from ._svrg import SVRGEpoch
 from ._warnings import warn
 
-# partial_fit's check of the last update of a chunk reads at most this many rows.
-_STREAM_CHECK_ROWS = 256
 # Regression losses whose derivative is bounded: their gradient at zero does not
 # grow with the targets (see BaseGD._distance_config).
 _LIPSCHITZ_REGRESSION = frozenset({LOSS_ABSOLUTE_ERROR, LOSS_HUBER, LOSS_EPSILON_INSENSITIVE,
@@ -268,7 +264,8 @@ def _kept_buffers(estimator, name, key, make):
 
 
 # Where _kept_buffers stores them: scratch, not part of the model.
-_KEPT_BUFFER_NAMES = ("_unit_weight_cache", "_stream_buffers", "_target_cache")
+_KEPT_BUFFER_NAMES = ("_unit_weight_cache", "_stream_buffers", "_target_cache",
+                      "_stream_epoch_kept")
 # Left out of pickles and copies (copy.copy goes through __getstate__ too): the
 # kept buffers and the kernel config's ``hyper``, which partial_fit writes in
 # place, would otherwise be shared by an estimator and its shallow copy; the
@@ -1005,8 +1002,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """
         params = self._params_from_attributes(dtype)
         moments = self.optimizer_state_
-        copy = self.optimizer_ != "sgd" \
-            or _penalty_split(self.penalty, self.alpha, self.l1_ratio)[1] > 0.0
+        copy = self._moments_are_copied()
         state = TrainingState(
             params,
             moments["first_moment"].astype(dtype, copy=copy),
@@ -1027,6 +1023,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 or average.shape != params.shape else average.astype(dtype, copy=True)
             state.average_start = int(self.average)
         return state
+
+    def _moments_are_copied(self):
+        """Whether ``_fitted_state`` copies the optimizer's moment arrays (see there)."""
+        return self.optimizer_ != "sgd" \
+            or _penalty_split(self.penalty, self.alpha, self.l1_ratio)[1] > 0.0
 
     def _params_from_attributes(self, dtype=None):
         """A new (n_outputs, n_features + 1) matrix of ``coef_`` and ``intercept_``."""
@@ -1154,7 +1155,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return validate_data(self, X, reset=False, accept_sparse="csr",
                              dtype=_VALIDATION_DTYPES)
 
-    def _lean_validate(self, X, y, sample_weight):
+    def _lean_validate(self, X, y, sample_weight, multi_output=False):
         """Cheap validation for repeated ``partial_fit`` calls on plain NumPy arrays.
 
         Makes the checks ``validate_data`` would make here (2-D float array,
@@ -1163,9 +1164,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         Returns None whenever the input needs the general path (lists,
         DataFrames, sparse matrices, other dtypes or layouts, or anything
         suspicious), which then raises the usual errors. Weights not given stay
-        None (unit weights, see ``_partial_fit_arrays``).
+        None (unit weights, see ``_partial_fit_arrays``). ``multi_output``
+        admits a 2-D ``y`` of two or more columns (a regressor's targets).
         """
-        if type(y) is not np.ndarray or y.ndim != 1 or self._lean_rows(X) is None:
+        if type(y) is not np.ndarray or self._lean_rows(X) is None:
+            return None
+        if y.ndim != 1 and not (multi_output and y.ndim == 2 and y.shape[1] >= 2):
             return None
         n_samples = X.shape[0]
         if y.shape[0] != n_samples:
@@ -1228,10 +1232,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         which keeps a threshold for losses that are 0 at zero, such as the
         perceptron's.
         """
-        bound = self._loops().zero_model_bound(targets, sample_weight,
-                                               bool(codes[C_MULTINOMIAL]))
-        reference = bound / total_weight
-        return reference if math.isfinite(reference) else math.inf
+        return reference_objective(self._loops(), targets, sample_weight,
+                                   bool(codes[C_MULTINOMIAL]), total_weight)
 
     def _epoch_function(self, rows, targets, sample_weight, state, codes, hyper):
         """A closure ``(epoch, t) -> (loss_sum, t, status)`` running one epoch."""
@@ -1417,6 +1419,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         ``sample_weight`` None means unit weights (no sums over them needed).
         """
         dtype = X.dtype
+        kept = self.__dict__.get("_stream_epoch_kept")
+        if sample_weight is None and kept is not None and type(X) is np.ndarray \
+                and kept.accepts(self, X, targets):
+            kept.step(self, _readonly(X), targets)
+            return
         first = not hasattr(self, "coef_")
         unit = sample_weight is None
         if unit:
@@ -1458,23 +1465,21 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self.eta0_ = self._resolve_eta0(
                 rows, sample_weight, targets.shape[1],
                 self._initial_gradient(rows, targets, sample_weight, state.params))
+        epoch_run = None
         if self.solver != "batch" and self.on_divergence == "raise" and not self.verbose:
-            curve, n_epochs = self._stream_epoch(rows, targets, sample_weight, state, unit)
+            curve, n_epochs, epoch_run = self._stream_epoch(rows, targets, sample_weight,
+                                                            state, unit)
         else:
             curve, n_epochs = self._run_epochs(rows, targets, sample_weight, state, 1,
                                                stopping=False)
         self._commit_state(state)
-        # Extended in place (as MLP's loss_curve_ is): copying it on every call
-        # made long streams quadratic. Nothing can fail after this point, so
-        # restore_on_error's snapshot stays valid.
-        if first:
-            self.loss_curve_ = curve
-        else:
-            history = self.loss_curve_
-            history.extend(curve)
-            if len(history) > _LOSS_CURVE_LIMIT:
-                del history[:len(history) - _LOSS_CURVE_LIMIT * 9 // 10]
-        self.n_iter_ = (0 if first else self.n_iter_) + n_epochs
+        self._record_stream_epochs(curve, n_epochs, first)
+        if epoch_run is not None and unit and not rows.is_sparse and not self.average \
+                and rows.n_samples <= _KEEP_BUFFER_ROWS \
+                and self.__dict__.get("_stream_scales", ()) is None:
+            # The next unit-weight chunk of this shape skips the set-up (see _stream);
+            # on a large chunk the set-up costs nothing next to the epoch.
+            epoch_run.keep(self, sample_weight)
 
     def _unit_weights(self, n_samples, dtype):
         """Weights of 1, kept from call to call for chunks of one length and dtype.
@@ -1517,63 +1522,34 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         checks are those of ``_run_epochs``, so the result is the same to the
         bit; ``partial_fit`` uses the general driver for the batch solver,
         ``on_divergence="recover"`` and ``verbose``. ``unit`` says that the
-        weights are all 1 (their sums are then known).
+        weights are all 1 (their sums are then known). Returns the curve, the
+        number of epochs and the :class:`~sklearn_gd._stream.StreamEpoch` that
+        ran (which ``partial_fit`` may keep for the next chunk).
         """
-        params, m1, m2 = state.params, state.first_moment, state.second_moment
-        n_outputs = params.shape[0]
-        epoch = state.epochs
-        if self.schedule_ != "adaptive":
-            milestones = self._milestones() if self.schedule_ == "step" else ()
-            state.eta = schedules.epoch_learning_rate(self.schedule_, self.eta0_, epoch,
-                                                 self.decay_rate, milestones)
-        elif state.eta is None:
-            state.eta = self.eta0_
-        # One epoch at one rate: the kept ``hyper`` can carry it.
-        codes, hyper = self._kernel_config(n_outputs, state.eta, copy=False)
-        l2, l1 = hyper[H_L2], hyper[H_L1]
-        n = rows.n_samples
-        scores, dscores, work, check_grad, order = self._stream_scratch(n, params)
-        order = self._epoch_order(order, epoch)
-        loops = self._loops()
-        if loops.lazy_updates(codes, rows.is_sparse, self.solver == "stochastic"):
-            loss_sum, t, status = loops.lazy_minibatch_epoch(
-                rows.data, targets, sample_weight, order, int(self._batch_rows(n)), params,
-                m1, m2, work, scores, dscores, self._kernel_step_scales(), int(state.t),
-                codes, hyper)
-        elif self.solver == "stochastic":
-            loss_sum, t, status = loops.sgd_epoch_kernel(codes, hyper)(
-                rows.data, targets, sample_weight, order, params, m1, m2,
-                state.kernel_average(), work, scores, dscores, int(state.t), codes, hyper)
+        epoch_run = StreamEpoch(self, rows.n_samples, state.params, rows.is_sparse)
+        total_weight = float(rows.n_samples) if unit else float(sample_weight.sum())
+        objective, state.t, state.eta = epoch_run.run(
+            self, rows.data, targets, sample_weight, total_weight, state.params,
+            state.first_moment, state.second_moment, state.kernel_average(), state.t,
+            state.epochs, state.eta, unit)
+        state.epochs += 1
+        return [objective], 1, epoch_run
+
+    def _record_stream_epochs(self, curve, n_epochs, first):
+        """Add a ``partial_fit`` call's epochs to ``loss_curve_`` and ``n_iter_``.
+
+        Extended in place (as MLP's loss_curve_ is): copying it on every call
+        made long streams quadratic. Nothing can fail after this point, so
+        restore_on_error's snapshot stays valid.
+        """
+        if first:
+            self.loss_curve_ = curve
         else:
-            loss_sum, t, status = loops.minibatch_epoch(
-                rows.data, targets, sample_weight, order, int(self._batch_rows(n)), params,
-                m1, m2, state.kernel_average(), work, scores, dscores,
-                self._kernel_step_scales(), int(state.t), codes, hyper)
-        total_weight = float(n) if unit else float(sample_weight.sum())
-        blowup = BLOWUP * self._reference_objective(targets, sample_weight, codes,
-                                                     total_weight)
-        penalty = builtin_loops.penalty_value(params, l2, l1)
-        objective = loss_sum / total_weight + penalty
-        if blown_up(status, objective, blowup):
-            self._raise_divergence(epoch, state.eta)
-        # As in _run_epochs, the objective the last update left, but measured on
-        # at most _STREAM_CHECK_ROWS rows: on a long chunk a full second pass
-        # doubled the cost of the call, and a blown-up model is off by orders of
-        # magnitude on any sample of the rows.
-        stop = min(n, _STREAM_CHECK_ROWS)
-        check_weight = total_weight if stop == n else \
-            float(stop) if unit else float(sample_weight[:stop].sum())
-        if check_weight <= 0.0:
-            stop, check_weight = n, total_weight
-        final = objective_of_rows(rows, targets, sample_weight, stop, check_weight, params,
-                                   codes, hyper, scratch=(check_grad, scores, dscores),
-                                   penalty=penalty, loops=loops)
-        if not final <= blowup:
-            self._raise_divergence(epoch, state.eta,
-                                   f"its last update took the objective to {final:.6g}")
-        state.t = int(t)
-        state.epochs = epoch + 1
-        return [float(objective)], 1
+            history = self.loss_curve_
+            history.extend(curve)
+            if len(history) > _LOSS_CURVE_LIMIT:
+                del history[:len(history) - _LOSS_CURVE_LIMIT * 9 // 10]
+        self.n_iter_ = (0 if first else self.n_iter_) + n_epochs
 
 
 # precondition="auto" rescales L-BFGS's variables when the diagonal's largest

@@ -14,6 +14,7 @@ parts do the work it used to do inline:
 """
 
 import functools
+import math
 import time
 
 import numpy as np
@@ -336,6 +337,13 @@ def _converging_method(estimator):
     # The sampled solvers' steps hover at a noise floor that SVRG removes.
     return ("optimizer='svrg', or optimizer='lbfgs' with solver='batch', for a smooth "
             "loss")
+
+
+def reference_objective(loops, targets, sample_weight, multinomial, total_weight):
+    """``zero_model_bound`` of the targets per unit of weight, or inf (see
+    ``BaseGD._reference_objective``); ``loops``: the kernel module of the loss."""
+    reference = loops.zero_model_bound(targets, sample_weight, multinomial) / total_weight
+    return reference if math.isfinite(reference) else math.inf
 
 
 def objective_of_rows(rows, targets, sample_weight, stop, weight, params, codes, hyper,

@@ -303,7 +303,7 @@ default=None
         if first:
             self._validate_params()
         elif getattr(y, "dtype", None) is not None and y.dtype.kind in "fiu":
-            lean = self._lean_validate(X, y, sample_weight)
+            lean = self._lean_validate(X, y, sample_weight, multi_output=True)
         if lean is None:
             X, y, sample_weight = self._validate_xy(X, y, sample_weight, reset=first,
                                                     partial=True)

@@ -173,7 +173,7 @@ def _divergence_data():
 @pytest.mark.parametrize("solver", ["stochastic", "minibatch"])
 def test_partial_fit_on_a_long_chunk_reports_a_diverging_last_update(solver):
     """partial_fit checks the last update of a chunk on its first 256 rows only
-    (sklearn_gd._base._STREAM_CHECK_ROWS); a blow-up must still be caught on a
+    (sklearn_gd._stream.STREAM_CHECK_ROWS); a blow-up must still be caught on a
     chunk four times as long, with the model left as it was."""
     rng = np.random.RandomState(0)
     X = rng.standard_normal((1024, 5))
