@@ -203,20 +203,16 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
         raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
     classifier = is_classifier(est)
 
-    # -- Pass 1: checks that need the whole data set, and the labels.
-    checks = {"X finite": _all_blocks(X, _block_finite)}
-    if sample_weight is not None:
-        checks["sample_weight finite"] = da.isfinite(sample_weight).all()
-        checks["sample_weight non-negative"] = (sample_weight >= 0).all()
-    if classifier:
-        checks["labels"] = da.unique(y, return_counts=True)
-    else:
-        checks["y finite"] = da.isfinite(y).all()
-    (checks,) = dask.compute(checks)
+    # -- Pass 1: checks that need the whole data set, and the labels. One task
+    # per chunk and a tree of merges (dask.array's isfinite/unique/all made ten
+    # times as many tasks, and on a small cluster each task costs milliseconds).
+    blocks = _chunk_blocks(X, y, sample_weight)
+    checks = _tree_reduce([dask.delayed(_block_checks, pure=True)(x, labels, w, classifier)
+                           for x, labels, w in blocks], _merge_checks, split_every)
     for name in ("X finite", "y finite", "sample_weight finite"):
-        if name in checks and not checks[name]:
+        if not checks[name]:
             raise ValueError(f"Input {name.split()[0]} contains NaN or infinity.")
-    if not checks.get("sample_weight non-negative", True):
+    if not checks["sample_weight non-negative"]:
         raise ValueError("Negative values in data passed to `sample_weight`")
 
     classes = per_class = None
@@ -235,15 +231,15 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     weights = da.map_blocks(_block_weights, y, sample_weight, classes, per_class, dtype,
                             chunks=y.chunks, dtype=dtype)
 
-    # -- Pass 2: the weight total, for classifiers the weight of each class, and,
-    # when eta0="auto" looks at the data, the weighted Gram matrix it depends on.
-    stats = {"total": weights.sum(dtype=np.float64),
-             # The scales of the convergence certificate's norm, as fit's.
-             "column_squares": da.map_blocks(
-                 _block_column_squares, X, weights[:, None], dtype=np.float64,
-                 chunks=((1,) * X.numblocks[0], (n_features,))).sum(axis=0)}
+    # -- Pass 2, one task per chunk as well: the weight total, for classifiers
+    # the weight of each class, the scales of the convergence certificate's
+    # norm (as fit's), the divergence yardstick's sums (``zero_model_bound`` of
+    # all targets, with the raw weights: scaled below, they save a pass of
+    # their own) and, when eta0="auto" looks at the data, the weighted Gram
+    # matrix it depends on.
     # Mixing's one sample per step reads only the largest row (a pass of its own).
     needs_data = est._eta0_reads_data() and not (mixing and est.solver == "stochastic")
+    stride = None
     if needs_data:
         if n_features > _MAX_GRAM_FEATURES:
             raise ValueError(
@@ -253,17 +249,12 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
                 "eta0."
             )
         stride = _eigen_stride(n_samples)
-        stats["gram"] = _weighted_gram(X, weights, est.fit_intercept, stride)
-    # The divergence yardstick's sums (``zero_model_bound`` of all targets), with
-    # the raw weights: scaled below, they save a pass of their own.
-    weights64 = weights.astype(np.float64)
-    stats["target_sq"] = (weights64 * (targets.astype(np.float64) ** 2).sum(axis=1)).sum()
-    stats["target_abs"] = (weights64 * abs(targets.astype(np.float64)).sum(axis=1)).sum()
-    if classifier:
-        stats["class_weight"] = da.bincount(
-            y.map_blocks(_block_index, classes, dtype=np.int64),
-            weights=weights.astype(np.float64), minlength=len(classes))
-    (stats,) = dask.compute(stats)
+    starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).tolist()
+    stats = _tree_reduce(
+        [dask.delayed(_block_statistics, pure=True)(
+            x, labels, w, start, prototype, classes, per_class, dtype, est.fit_intercept,
+            stride) for (x, labels, w), start in zip(blocks, starts, strict=True)],
+        _merge_statistics, split_every)
     total = float(stats["total"])
     if not total > 0.0:
         raise ValueError("Sample weights must contain at least one non-zero number.")
@@ -415,14 +406,80 @@ def _block_rows(block, dtype):
     return np.ascontiguousarray(block, dtype=dtype)
 
 
-def _block_finite(block):
-    values = block.data if sp.issparse(block) else block
-    return np.array([bool(np.isfinite(values).all())])
+def _chunk_blocks(X, y, sample_weight):
+    """``(X, y, sample_weight)`` of each row chunk, as delayed values (weights: None)."""
+    # Without graph optimisation, as _DaskGradient's: the chunks may be persisted.
+    parts = [a.to_delayed(optimize_graph=False).ravel() for a in (X, y)]
+    weights = [None] * len(parts[0]) if sample_weight is None else \
+        sample_weight.to_delayed(optimize_graph=False).ravel()
+    return list(zip(*parts, weights, strict=True))
 
 
-def _all_blocks(X, fn):
-    return da.map_blocks(fn, X, drop_axis=1, chunks=((1,) * X.numblocks[0],),
-                         dtype=bool).all()
+def _tree_reduce(parts, merge, split_every):
+    """``merge`` the delayed ``parts`` in a tree on the workers; the computed result."""
+    while len(parts) > 1:
+        parts = [dask.delayed(merge, pure=True)(*parts[i:i + split_every])
+                 for i in range(0, len(parts), split_every)]
+    (result,) = dask.compute(parts[0])
+    return result
+
+
+def _block_checks(X, y, sample_weight, classifier):
+    """Pass 1 on one chunk: what must hold for the whole data set, and the labels."""
+    values = X.data if sp.issparse(X) else np.asarray(X)
+    checks = {"X finite": bool(np.isfinite(values).all()), "y finite": True,
+              "sample_weight finite": True, "sample_weight non-negative": True,
+              "labels": None}
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight)
+        checks["sample_weight finite"] = bool(np.isfinite(sample_weight).all())
+        checks["sample_weight non-negative"] = bool((sample_weight >= 0).all())
+    if classifier:
+        checks["labels"] = np.unique(np.asarray(y), return_counts=True)
+    else:
+        checks["y finite"] = bool(np.isfinite(np.asarray(y)).all())
+    return checks
+
+
+def _merge_checks(*parts):
+    """Pass 1's checks of several chunks as those of their union."""
+    merged = dict(parts[0])
+    for name in ("X finite", "y finite", "sample_weight finite", "sample_weight non-negative"):
+        merged[name] = all(part[name] for part in parts)
+    if merged["labels"] is not None:
+        labels = np.concatenate([part["labels"][0] for part in parts])
+        counts = np.concatenate([part["labels"][1] for part in parts])
+        classes, index = np.unique(labels, return_inverse=True)
+        merged["labels"] = (classes, np.bincount(index.ravel(), weights=counts,
+                                                 minlength=len(classes)).astype(np.int64))
+    return merged
+
+
+def _block_statistics(X, y, sample_weight, start, prototype, classes, per_class, dtype,
+                      fit_intercept, stride):
+    """Pass 2 on one chunk (rows from ``start``): sums that :func:`_merge_statistics` adds."""
+    targets = _block_targets(y, prototype, classes, dtype).astype(np.float64)
+    weights = _block_weights(y, sample_weight, classes, per_class, dtype)
+    weights64 = weights.astype(np.float64)
+    stats = {"total": weights.sum(dtype=np.float64),
+             "column_squares": _block_column_squares(X, weights[:, None])[0],
+             "target_sq": (weights64 * (targets ** 2).sum(axis=1)).sum(),
+             "target_abs": (weights64 * abs(targets).sum(axis=1)).sum()}
+    if classes is not None:
+        stats["class_weight"] = np.bincount(_block_index(y, classes), weights=weights64,
+                                            minlength=len(classes))
+    if stride is not None:
+        stats["gram"] = _block_gram(X, weights, fit_intercept, stride, start)
+    return stats
+
+
+def _merge_statistics(*parts):
+    """Pass 2's sums of several chunks, added in the order given."""
+    merged = {name: np.array(value, copy=True) for name, value in parts[0].items()}
+    for part in parts[1:]:
+        for name, value in part.items():
+            merged[name] += value
+    return merged
 
 
 def _block_column_squares(X, sample_weight):
@@ -431,16 +488,16 @@ def _block_column_squares(X, sample_weight):
     if sp.issparse(X):
         squared = sp.csr_matrix(X, dtype=np.float64).multiply(sp.csr_matrix(X, dtype=np.float64))
         return np.asarray(squared.T @ w, dtype=np.float64).reshape(1, -1)
-    X = np.asarray(X, dtype=np.float64)
-    return (X ** 2 * w[:, None]).sum(axis=0, keepdims=True)
+    # The expression fit's column_mean_squares evaluates (no temporaries of X's size).
+    return np.einsum("i,ij,ij->j", w, X, X, dtype=np.float64).reshape(1, -1)
 
 
-def _block_gram(X, sample_weight, fit_intercept, stride, block_info=None):
+def _block_gram(X, sample_weight, fit_intercept, stride, start):
     """``[X, 1]^T diag(w) [X, 1]`` of a chunk's rows whose index is a multiple of ``stride``.
 
-    (Without the column of ones if there is no intercept.)
+    (Without the column of ones if there is no intercept.) ``start``: the
+    index of the chunk's first row in the data set.
     """
-    start = block_info[0]["array-location"][0][0] if block_info else 0
     first = -start % stride
     X = X[first::stride]
     w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)[first::stride]
@@ -449,7 +506,7 @@ def _block_gram(X, sample_weight, fit_intercept, stride, block_info=None):
     if fit_intercept:
         col = np.asarray(Xw.sum(axis=0), dtype=np.float64).reshape(-1)
         gram = np.block([[gram, col[:, None]], [col[None, :], np.array([[w.sum()]])]])
-    return gram[None]
+    return gram
 
 
 def _block_index(y, classes):
@@ -529,15 +586,6 @@ def _eigen_stride(n_samples):
     except KeyError:
         return 1
     return max(1, -(-n_samples // max_rows)) if n_samples > max_rows else 1
-
-
-def _weighted_gram(X, weights, fit_intercept, stride):
-    """``[X, 1]^T diag(w) [X, 1]`` over the rows ``0, stride, 2 stride, ...`` (lazy)."""
-    width = X.shape[1] + int(fit_intercept)
-    grams = da.map_blocks(_block_gram, X, weights[:, None], fit_intercept, stride,
-                          chunks=((1,) * X.numblocks[0], (width,), (width,)),
-                          new_axis=2, dtype=np.float64)
-    return grams.sum(axis=0)
 
 
 def _gram_stand_in(gram, fit_intercept, dtype):

@@ -497,3 +497,45 @@ def test_fit_on_dask_arrays_gathers_what_fit_dask_does_not_support(params):
     on_dask = GDClassifier(max_iter=5, tol=None, **params).fit(dX, dy)
     in_memory = GDClassifier(max_iter=5, tol=None, **params).fit(X, y)
     np.testing.assert_array_equal(on_dask.coef_, in_memory.coef_)
+
+
+# ------------------------------------------- the checks and statistics passes
+def _bad_inputs():
+    X, y = _binary()
+    weights = np.ones(len(y))
+    nan_weights, negative = weights.copy(), weights.copy()
+    nan_weights[7], negative[900] = np.nan, -1.0
+    y_reg = y.astype(float)
+    y_reg[600] = np.inf
+    one_class = np.where(y == 1, 0.0, 1.0)  # only class 0 keeps any weight
+    return [
+        (GDClassifier(), X, y, nan_weights, "sample_weight contains NaN"),
+        (GDClassifier(), X, y, negative, "Negative values in data passed to `sample_weight`"),
+        (GDRegressor(), X, y_reg, None, "Input y contains"),
+        (GDClassifier(), X, y, one_class, "needs at least 2 classes with positive"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_bad_chunks_raise_fits_errors(client, case):
+    """Each chunk is checked in its own task: a bad value in any one of them (here
+    in the first, fourth or last of five chunks) gives fit's error."""
+    est, X, y, weights, message = _bad_inputs()[case]
+    with pytest.raises(ValueError, match=message):
+        clone(est).fit(X, y, sample_weight=weights)
+    with pytest.raises(ValueError, match=message):
+        fit_dask(clone(est), *_chunked(X, y, 200, weights))
+
+
+def test_string_labels_and_class_weight_train_as_in_memory(client):
+    """Labels merged from the chunks' own label sets (the third class appears in
+    the last chunks only), with class weights: fit's model."""
+    X, y = _multiclass()
+    labels = np.array(["ant", "bee", "cat", "dog"])[np.sort(y)]
+    X = X[np.argsort(y, kind="stable")]
+    est = GDClassifier(optimizer="sgd", tol=None, max_iter=30,
+                       class_weight={"bee": 2.0, "dog": 0.5})
+    remote = fit_dask(clone(est), *_chunked(X, labels, 300))
+    local = clone(est).fit(X, labels)
+    np.testing.assert_array_equal(remote.classes_, local.classes_)
+    _assert_same_fit(remote, local)
