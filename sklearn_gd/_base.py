@@ -1098,7 +1098,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         "normalized", a built-in loss, no early stopping, no scikit-learn
         callbacks, and for the stochastic and mini-batch solvers what parameter
         mixing supports (no L1 part, no ``average``, a numeric ``eta0`` for
-        the adaptive optimizers and for ``solver="minibatch"``). Anything else
+        the adaptive optimizers). Anything else
         gathers X into memory, as before (to keep a stream on the workers, pass
         its chunks to ``partial_fit`` with ``dask_ml.wrappers.Incremental``).
         """

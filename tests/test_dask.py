@@ -310,6 +310,11 @@ def test_mixing_minibatch_auto_eta0_is_fits(client, Est, make_data, params):
     four = fit_dask(clone(est), *_chunked(X, y, 250, sample_weight))
     assert four.eta0_ == pytest.approx(remote.eta0_, rel=1e-12)  # nor on the chunking
     assert four.score(X, y) >= local.score(X, y) - 0.02
+    # fit on Dask arrays runs it there too (it used to gather them, as the rate
+    # was refused).
+    dX, dy, dw = _chunked(X, y, 250, sample_weight)
+    on_cluster = clone(est).fit(dX, dy, sample_weight=dw)
+    np.testing.assert_array_equal(on_cluster.coef_, four.coef_)
 
 
 def _training_loss(est, X, y):
