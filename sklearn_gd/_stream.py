@@ -7,9 +7,9 @@ the learning-rate rule, the size of the divergence check, the parameter
 checks. :class:`StreamEpoch` holds those. ``partial_fit`` runs every chunk
 through one (so the general path and the kept one are the same code, and give
 the same bits), and keeps it for the next call while the estimator's
-parameters (compared by identity) and its fitted state (the optimizer-state
-dict it last wrote, which every other writer replaces) are the ones it was
-made for.
+parameters (compared by value) and its fitted state (the optimizer-state dict
+it last wrote, which every other writer replaces, and the ``eta0_`` and
+``preconditioner_`` objects it read) are the ones it was made for.
 """
 
 import operator
@@ -38,6 +38,7 @@ class StreamEpoch:
         self.n_rows, self.n_outputs, self.dtype = n_rows, n_outputs, params.dtype
         self.is_sparse = is_sparse
         self.schedule, self.eta0, self.decay_rate = est.schedule_, est.eta0_, est.decay_rate
+        self.preconditioner = est.__dict__.get("preconditioner_")
         # The kept arrays of the configuration: their learning rate (and capped
         # t0) are written before every epoch, as every user of them does.
         self.codes, self.hyper = est._kernel_config(n_outputs, 0.0, copy=False)
@@ -131,9 +132,14 @@ class StreamEpoch:
 
     def accepts(self, est, X, targets):
         """Whether the next chunk ``X`` (validated, dense) can run through :meth:`step`."""
+        fitted = est.__dict__
         return (X.shape[0] == self.n_rows and X.dtype == self.dtype and not self.is_sparse
                 and targets.shape[1] == self.n_outputs
-                and est.__dict__.get("optimizer_state_") is self.written_state
+                and fitted.get("optimizer_state_") is self.written_state
+                # The step size and preconditioner it was made with (not changed
+                # by partial_fit once set, but attributes a user can replace).
+                and fitted.get("eta0_") is self.eta0
+                and fitted.get("preconditioner_") is self.preconditioner
                 and _same_values(_param_values(est), self.param_values))
 
     def step(self, est, data, targets):

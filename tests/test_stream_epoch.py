@@ -75,8 +75,8 @@ def test_kept_epoch_trains_as_a_fresh_set_up(kept_steps, Est, params, data, dtyp
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_kept_epoch_follows_changes_between_calls(kept_steps, Est):
     """New parameters (by set_params, by assignment, a milestones list grown in
-    place), a fit, a pickle round trip, a weighted chunk and chunks of another
-    length or dtype: each call trains as a fresh set-up would."""
+    place), a replaced eta0_, a fit, a pickle round trip, a weighted chunk and
+    chunks of another length or dtype: each call trains as a fresh set-up would."""
     import pickle
 
     X, y = _stream_data(n_classes=2 if Est is GDClassifier else 0)
@@ -84,7 +84,8 @@ def test_kept_epoch_follows_changes_between_calls(kept_steps, Est):
                   max_iter=60, random_state=0)
     kept, fresh = Est(**params), Est(**params)
     # fit derives eta0_ from its 200 rows, partial_fit from its first chunk.
-    changes = {12: lambda e: e.set_params(alpha=1e-3),
+    changes = {10: lambda e: setattr(e, "eta0_", e.eta0_ / 2),  # a fitted attribute
+               12: lambda e: e.set_params(alpha=1e-3),
                14: lambda e: e.fit(X[:200], y[:200]),
                18: lambda e: setattr(e, "eta0", 0.02),
                20: lambda e: e.milestones.append(24),
