@@ -1119,24 +1119,35 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                         intercept_init=intercept_init)
 
     def _lean_rows(self, X):
-        """``X`` if it is a plain, finite, C-ordered float array of the fitted width, else None.
+        """``X`` if it is a plain, finite float array or CSR matrix of the fitted width, else None.
 
-        The checks ``validate_data(reset=False)`` makes on such an array, at a
-        fraction of its cost (it dominated ``predict`` and ``partial_fit`` on
-        small chunks); anything else (lists, DataFrames, sparse matrices, other
+        The checks ``validate_data(reset=False, accept_sparse="csr")`` makes
+        on a C-ordered float32/float64 NumPy array or a SciPy CSR matrix (or
+        array) of those dtypes, at a fraction of its cost (it dominated
+        ``predict`` and ``partial_fit`` on small chunks: 0.7 ms of a 10-row
+        CSR call); anything else (lists, DataFrames, other sparse formats,
         dtypes or layouts, no rows, NaN, a model fitted with feature names)
         returns None, for the general path and its usual errors. A wrong
         number of features raises scikit-learn's ValueError here.
         """
-        if type(X) is not np.ndarray or X.ndim != 2 or X.dtype not in _FLOAT_DTYPES \
-                or not X.flags.c_contiguous or hasattr(self, "feature_names_in_"):
+        if type(X) is np.ndarray:
+            if X.ndim != 2 or X.dtype not in _FLOAT_DTYPES or not X.flags.c_contiguous:
+                return None
+            values = X
+        elif sp.issparse(X) and X.format == "csr" and X.dtype in _FLOAT_DTYPES \
+                and X.ndim == 2:
+            # validate_data's finiteness check on sparse input reads the stored values.
+            values = X.data.reshape(1, -1)
+        else:
+            return None
+        if hasattr(self, "feature_names_in_"):
             return None
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                 f"{self.n_features_in_} features as input."
             )
-        if X.shape[0] == 0 or not all_finite(X):
+        if X.shape[0] == 0 or not all_finite(values):
             return None
         return X
 
@@ -1420,9 +1431,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """
         dtype = X.dtype
         kept = self.__dict__.get("_stream_epoch_kept")
-        if sample_weight is None and kept is not None and type(X) is np.ndarray \
-                and kept.accepts(self, X, targets):
-            kept.step(self, _readonly(X), targets)
+        if sample_weight is None and kept is not None and kept.accepts(self, X, targets):
+            # Sparse chunks pass _Rows's checks of their structure every time.
+            kept.step(self, _Rows(X).data if kept.is_sparse else _readonly(X), targets)
             return
         first = not hasattr(self, "coef_")
         unit = sample_weight is None
@@ -1474,7 +1485,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                                                stopping=False)
         self._commit_state(state)
         self._record_stream_epochs(curve, n_epochs, first)
-        if epoch_run is not None and unit and not rows.is_sparse and not self.average \
+        if epoch_run is not None and unit and not self.average \
                 and rows.n_samples <= _KEEP_BUFFER_ROWS \
                 and self.__dict__.get("_stream_scales", ()) is None:
             # The next unit-weight chunk of this shape skips the set-up (see _stream);

@@ -131,9 +131,12 @@ class StreamEpoch:
         est._stream_epoch_kept = self
 
     def accepts(self, est, X, targets):
-        """Whether the next chunk ``X`` (validated, dense) can run through :meth:`step`."""
+        """Whether the next chunk ``X`` (validated: a NumPy array, or a SciPy sparse
+        matrix for a sparse epoch) can run through :meth:`step`."""
         fitted = est.__dict__
-        return (X.shape[0] == self.n_rows and X.dtype == self.dtype and not self.is_sparse
+        if (type(X) is not np.ndarray) is not self.is_sparse:
+            return False
+        return (X.shape[0] == self.n_rows and X.dtype == self.dtype
                 and targets.shape[1] == self.n_outputs
                 and fitted.get("optimizer_state_") is self.written_state
                 # The step size and preconditioner it was made with (not changed
