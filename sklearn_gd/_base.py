@@ -1124,8 +1124,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         The checks ``validate_data(reset=False, accept_sparse="csr")`` makes
         on a C-ordered float32/float64 NumPy array or a SciPy CSR matrix (or
         array) of those dtypes, at a fraction of its cost (it dominated
-        ``predict`` and ``partial_fit`` on small chunks: 0.7 ms of a 10-row
-        CSR call); anything else (lists, DataFrames, other sparse formats,
+        ``predict`` and ``partial_fit`` on small chunks, dense or sparse; see
+        docs/benchmarks.md); anything else (lists, DataFrames, other sparse formats,
         dtypes or layouts, no rows, NaN, a model fitted with feature names)
         returns None, for the general path and its usual errors. A wrong
         number of features raises scikit-learn's ValueError here.
