@@ -1154,7 +1154,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _prediction_rows(self, X):
         """``X`` validated for ``predict`` and ``decision_function`` (call under the lock).
 
-        Plain NumPy chunks take :meth:`_lean_rows`; the rest ``validate_data``.
+        NumPy and CSR chunks take :meth:`_lean_rows`; the rest ``validate_data``.
         The array is the same either way (float32 and float64 are kept as
         they are), so are the predictions.
         """
@@ -1167,14 +1167,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                              dtype=_VALIDATION_DTYPES)
 
     def _lean_validate(self, X, y, sample_weight, multi_output=False):
-        """Cheap validation for repeated ``partial_fit`` calls on plain NumPy arrays.
+        """Cheap validation for repeated ``partial_fit`` calls on NumPy or CSR chunks.
 
         Makes the checks ``validate_data`` would make here (2-D float array,
         ``n_features_in_``, finiteness, matching lengths, non-negative weights)
         at a fraction of its cost, which otherwise dominates small chunks.
         Returns None whenever the input needs the general path (lists,
-        DataFrames, sparse matrices, other dtypes or layouts, or anything
-        suspicious), which then raises the usual errors. Weights not given stay
+        DataFrames, sparse formats other than CSR, other dtypes or layouts, or
+        anything suspicious), which then raises the usual errors. Weights not given stay
         None (unit weights, see ``_partial_fit_arrays``). ``multi_output``
         admits a 2-D ``y`` of two or more columns (a regressor's targets).
         """
