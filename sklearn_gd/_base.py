@@ -1431,10 +1431,18 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         """
         dtype = X.dtype
         kept = self.__dict__.get("_stream_epoch_kept")
-        if sample_weight is None and kept is not None and kept.accepts(self, X, targets):
-            # Sparse chunks pass _Rows's checks of their structure every time.
-            kept.step(self, _Rows(X).data if kept.is_sparse else _readonly(X), targets)
-            return
+        if kept is not None and kept.accepts(self, X, targets):
+            weights = None
+            if sample_weight is not None:
+                with np.errstate(over="ignore"):  # _unit_mean deals with an overflow
+                    total = float(sample_weight.sum())
+                # A chunk of zero total weight takes the general path (no update).
+                weights = _unit_mean(sample_weight, dtype) if total > 0.0 else None
+            if sample_weight is None or weights is not None:
+                # Sparse chunks pass _Rows's checks of their structure every time.
+                kept.step(self, _Rows(X).data if kept.is_sparse else _readonly(X), targets,
+                          weights)
+                return
         first = not hasattr(self, "coef_")
         unit = sample_weight is None
         if unit:
@@ -1485,12 +1493,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                                                stopping=False)
         self._commit_state(state)
         self._record_stream_epochs(curve, n_epochs, first)
-        if epoch_run is not None and unit and not self.average \
+        if epoch_run is not None and not self.average \
                 and rows.n_samples <= _KEEP_BUFFER_ROWS \
                 and self.__dict__.get("_stream_scales", ()) is None:
-            # The next unit-weight chunk of this shape skips the set-up (see _stream);
-            # on a large chunk the set-up costs nothing next to the epoch.
-            epoch_run.keep(self, sample_weight)
+            # The next chunk of this shape skips the set-up (see _stream); on a
+            # large chunk the set-up costs nothing next to the epoch.
+            epoch_run.keep(self, self._unit_weights(rows.n_samples, dtype))
 
     def _unit_weights(self, n_samples, dtype):
         """Weights of 1, kept from call to call for chunks of one length and dtype.

@@ -123,7 +123,8 @@ class StreamEpoch:
 
     # ------------------------------------------------------- kept between calls
     def keep(self, est, unit_weights):
-        """Make this epoch ``est``'s kept one, for unit-weight chunks of its shape."""
+        """Make this epoch ``est``'s kept one, for chunks of its shape (``unit_weights``:
+        the weights of 1 that stand for ``sample_weight=None``)."""
         self.param_values = _param_values(est)
         self.unit_weights = unit_weights
         self.copy_moments = est._moments_are_copied()
@@ -145,8 +146,17 @@ class StreamEpoch:
                 and fitted.get("preconditioner_") is self.preconditioner
                 and _same_values(_param_values(est), self.param_values))
 
-    def step(self, est, data, targets):
-        """``partial_fit``'s update of ``est`` by one unit-weight chunk (see ``accepts``)."""
+    def step(self, est, data, targets, sample_weight=None):
+        """``partial_fit``'s update of ``est`` by one chunk (see ``accepts``).
+
+        ``sample_weight``: None for unit weights, else the chunk's weights
+        scaled to mean 1 in the chunk's dtype (``_unit_mean``).
+        """
+        unit = sample_weight is None
+        if unit:
+            sample_weight, total_weight = self.unit_weights, float(self.n_rows)
+        else:
+            total_weight = float(sample_weight.sum())
         dtype = self.dtype
         params = est._params_from_attributes(dtype)
         moments = est.optimizer_state_
@@ -155,9 +165,9 @@ class StreamEpoch:
         epoch = int(est._epochs_seen)
         learning_rate = est.learning_rate_
         objective, t, eta = self.run(
-            est, data, targets, self.unit_weights, float(self.n_rows), params, first_moment,
+            est, data, targets, sample_weight, total_weight, params, first_moment,
             second_moment, _NO_AVERAGE.get(dtype), est.t_, epoch,
-            None if learning_rate is None else float(learning_rate), True)
+            None if learning_rate is None else float(learning_rate), unit)
         # What _commit_state writes for a state without an average; the
         # attributes are replaced, never changed in place (restore_on_error).
         est.__dict__.update(est._coef_attributes(params))

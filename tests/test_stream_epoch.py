@@ -191,3 +191,23 @@ def test_bad_csr_chunks_raise_the_general_paths_errors():
         est.partial_fit(sp.csr_matrix((bad.data, bad.indices, bad.indptr), shape=bad.shape),
                         y[200:210])
     assert_same_state(snapshot(est), before)
+
+
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_weighted_chunks_reuse_the_set_up(kept_steps, Est):
+    """Weighted chunks (one of them all zero: no update) run through the kept epoch
+    and train as a fresh set-up does."""
+    X, y = _stream_data(n_classes=2 if Est is GDClassifier else 0)
+    weights = np.random.RandomState(2).uniform(0.0, 3.0, len(y))
+    weights[250:260] = 0.0
+    kept, fresh = Est(solver="stochastic", random_state=0), Est(solver="stochastic",
+                                                                random_state=0)
+    for start in range(0, 400, 10):
+        rows = slice(start, start + 10)
+        for est in (kept, fresh):
+            if est is fresh:
+                est.__dict__.pop("_stream_epoch_kept", None)
+            kwargs = {"classes": [0, 1]} if Est is GDClassifier else {}
+            est.partial_fit(X[rows], y[rows], sample_weight=weights[rows], **kwargs)
+        assert_same_state(snapshot(kept), snapshot(fresh))
+    assert len(kept_steps) >= 28
