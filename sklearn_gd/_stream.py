@@ -197,7 +197,7 @@ def _same_values(values, kept):
 
 
 def _param_values(est):
-    """The constructor parameters' values, in a fixed order (compared by identity)."""
+    """The constructor parameters' values, in a fixed order (see ``_same_values``)."""
     getter = _PARAM_GETTERS.get(type(est))
     if getter is None:
         getter = _PARAM_GETTERS[type(est)] = operator.itemgetter(*est._get_param_names())
