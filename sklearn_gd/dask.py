@@ -635,13 +635,8 @@ class _DaskGradient:
     def __call__(self, params, codes, hyper):
         # One small value per step, under a fresh key, that every chunk's task reads.
         step = dask.delayed(_Step(params, codes, hyper), pure=False)
-        parts = [dask.delayed(_block_gradient, pure=True)(x, t, w, step)
-                 for x, t, w in self.blocks]
-        while len(parts) > 1:
-            k = self.split_every
-            parts = [dask.delayed(_add, pure=True)(*parts[i:i + k])
-                     for i in range(0, len(parts), k)]
-        loss, grad = parts[0].compute()
+        loss, grad = _tree_reduce([dask.delayed(_block_gradient, pure=True)(x, t, w, step)
+                                   for x, t, w in self.blocks], _add, self.split_every)
         # Received arrays may be read-only views of network buffers.
         return float(loss), np.array(grad, dtype=params.dtype, order="C", copy=True)
 
