@@ -1289,12 +1289,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             return epoch_fn
 
         batch = int(self._batch_rows(n))
+        minibatch_epoch = loops.minibatch_epoch_kernel(codes, n_outputs)
 
         def epoch_fn(epoch, t):
-            return loops.minibatch_epoch(X, targets, sample_weight,
-                                         self._epoch_order(order, epoch), batch, params, m1,
-                                         m2, avg, work, scores, dscores, step_scales, int(t),
-                                         codes, hyper)
+            return minibatch_epoch(X, targets, sample_weight, self._epoch_order(order, epoch),
+                                   batch, params, m1, m2, avg, work, scores, dscores,
+                                   step_scales, int(t), codes, hyper)
         return epoch_fn
 
     def _momentum_restart(self, state, hyper):

@@ -53,7 +53,8 @@ class StreamEpoch:
         elif stochastic:
             self.kind, self.kernel = "sgd", loops.sgd_epoch_kernel(self.codes, self.hyper)
         else:
-            self.kind, self.kernel = "minibatch", loops.minibatch_epoch
+            self.kind, self.kernel = "minibatch", loops.minibatch_epoch_kernel(self.codes,
+                                                                               n_outputs)
         self.batch = int(est._batch_rows(n_rows))
         self.step_scales = est._kernel_step_scales()
         self.gradient = loops.batch_gradient_kernel(self.codes, n_outputs)

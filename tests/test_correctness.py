@@ -979,3 +979,52 @@ def test_single_score_gradient_equals_general_batch_gradient(Est, loss, dtype):
         assert results[0][0] > 0.0
         assert_allclose(results[0][0], results[1][0], rtol=rtol)
         assert_allclose(results[0][1], results[1][1], rtol=rtol, atol=1e-6 * rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("optimizer, average", [("sgd", False), ("sgd", 3), ("adam", False),
+                                                ("normalized", False)])
+def test_log_loss_minibatch_epoch_equals_general_minibatch_epoch(optimizer, average, dtype):
+    # The binary log loss takes a mini-batch loop of its own (the batch's
+    # losses in one vectorised loop); it must take the steps the general loop
+    # takes, up to the last bits of exp and log1p, on dense and CSR rows, with
+    # a last batch shorter than the others.
+    import scipy.sparse as sp
+
+    from sklearn_gd._base import _Rows
+    from sklearn_gd._batch import NO_STEP_SCALES
+    from sklearn_gd._kernels import loops as K
+
+    rng = np.random.RandomState(1)
+    n = 203
+    X = rng.randn(n, 7).astype(dtype)
+    X[X < -0.5] = 0.0
+    targets = np.sign(rng.randn(n)).astype(dtype).reshape(-1, 1)
+    sample_weight = rng.uniform(0.0, 2.0, n).astype(dtype)
+    order = rng.permutation(n).astype(np.int64)
+    est = GDClassifier(loss="log_loss", solver="minibatch", optimizer=optimizer,
+                       average=average)
+    est._check_param_combinations()
+    codes, hyper = est._kernel_config(1, 0.05)
+    assert K.minibatch_epoch_kernel(codes, 1) is K.log_loss_minibatch_epoch
+    assert K.minibatch_epoch_kernel(codes, 2) is K.minibatch_epoch
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    for data in (X, sp.csr_matrix(X)):
+        rows = _Rows(data).data
+        results = []
+        for kernel in (K.log_loss_minibatch_epoch, K.minibatch_epoch):
+            params = (0.5 * np.random.RandomState(2).randn(1, 8)).astype(dtype)
+            m1, m2 = np.zeros_like(params), np.zeros_like(params)
+            if optimizer == "normalized":
+                m1[:] = 1.0
+            avg = np.zeros_like(params) if average else np.zeros((0, 0), dtype=dtype)
+            loss_sum, t, status = kernel(rows, targets, sample_weight, order, 32, params,
+                                         m1, m2, avg, np.zeros_like(params), np.empty(1),
+                                         np.empty(1), NO_STEP_SCALES, 0, codes, hyper)
+            results.append((loss_sum, t, status, params, m1, m2, avg))
+        assert results[0][1:3] == results[1][1:3] == (7, 0)
+        assert results[0][0] > 0.0
+        assert_allclose(results[0][0], results[1][0], rtol=rtol)
+        for ours, general in zip(results[0][3:], results[1][3:]):
+            assert_allclose(ours, general, rtol=rtol, atol=1e-6 * rtol)
+        assert not np.array_equal(results[0][3], np.random.RandomState(2).randn(1, 8))

@@ -28,7 +28,7 @@ from .losses import LOSS_CUSTOM
 # (rebound so that they return the new loops).
 LOSS_LOOPS = ("sgd_epoch", "scaled_sgd_epoch", "minibatch_epoch", "lazy_minibatch_epoch",
               "batch_gradient", "single_score_gradient")
-SELECTORS = ("sgd_epoch_kernel", "batch_gradient_kernel")
+SELECTORS = ("sgd_epoch_kernel", "minibatch_epoch_kernel", "batch_gradient_kernel")
 
 
 # Templates: compiled with ``loss_value`` and ``loss_derivative`` bound to the

@@ -679,6 +679,72 @@ def minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1,
     return loss_sum, t, STATUS_OK
 
 
+@_jit
+def log_loss_minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1,
+                             m2, avg, grad, scores, dscores, step_scales, t, codes, hyper):
+    """:func:`minibatch_epoch` for the binary log loss, the batch's losses in one loop.
+
+    A batch's scores come first, then their losses and derivatives in one
+    vectorised loop (``losses.log_loss_rows``, as the batch gradient's
+    :func:`log_loss_blocks`), then the gradient: one row at a time through the
+    C library, the exp and log1p were more than half of a dense float32
+    epoch. The rows of a batch are read twice, the second time from cache.
+    The arguments are those of :func:`minibatch_epoch` (``scores`` and
+    ``dscores`` unused).
+    """
+    n = order.shape[0]
+    n_features = params.shape[1] - 1
+    normalized = codes[C_OPTIMIZER] == OPT_NORMALIZED
+    intercept_norm = 1.0 if codes[C_FIT_INTERCEPT] else 0.0
+    block = min(batch_size, max(n, 1))
+    margins = np.empty(block)
+    labels = np.empty(block)
+    weights = np.empty(block)
+    derivs = np.empty(block)
+    loss_sum = 0.0
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        norm = 0.0
+        for pos in range(start, stop):
+            if pos + PREFETCH_DISTANCE < n:
+                prefetch_sample(rows, targets, sample_weight, order[pos + PREFETCH_DISTANCE])
+            i = order[pos]
+            if normalized:
+                norm += row_update_scales(rows, i, params, m1) + intercept_norm
+            b = pos - start
+            margins[b] = row_dot(rows, i, params, 0) + params[0, n_features]
+            labels[b] = targets[i, 0]
+            weights[b] = sample_weight[i]
+        loss_sum += log_loss_rows(margins, labels, weights, derivs, stop - start)
+        if not math.isfinite(loss_sum):
+            return loss_sum, t, STATUS_DIVERGED
+        grad[:, :] = 0.0
+        for pos in range(start, stop):
+            b = pos - start
+            a = weights[b] * derivs[b]
+            if a != 0.0:
+                row_axpy(rows, order[pos], a, grad, 0)
+                grad[0, n_features] += a
+        t += 1
+        if normalized:
+            note_mean_norm(m1, norm / (stop - start), t)
+        apply_gradient(params, grad, 1.0 / (stop - start), m1, m2, step_scales, t, codes,
+                       hyper)
+        n_avg = averaged_count(t, codes)
+        if n_avg > 0:
+            dense_average(params, avg, n_avg)
+    if not params_finite(params):
+        return loss_sum, t, STATUS_DIVERGED
+    return loss_sum, t, STATUS_OK
+
+
+def minibatch_epoch_kernel(codes, n_outputs):
+    """The mini-batch loop for this loss and number of score columns."""
+    if n_outputs == 1 and not codes[C_MULTINOMIAL] and codes[C_LOSS] == LOSS_LOG:
+        return log_loss_minibatch_epoch
+    return minibatch_epoch
+
+
 # ------------------------------------------------------ lazy sparse steps
 # A step moves every coordinate (the L2 term is a gradient, moments and
 # velocities decay), so on CSR rows a dense step costs
