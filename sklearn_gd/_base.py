@@ -52,7 +52,7 @@ from ._kernels.losses import (
     LOSS_SQUARED_ERROR,
     margin_loss,
 )
-from ._kernels.shuffle import shuffled_order
+from ._kernels.shuffle import shuffled_block_order, shuffled_order
 from ._lazy_predict import is_dask_array
 from ._lbfgs import fit_lbfgs, lbfgs_memory
 from ._registry import (
@@ -372,7 +372,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "shuffle": ["boolean"],
+        "shuffle": ["boolean", StrOptions({"blocks"})],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "average": [Interval(Integral, 0, None, closed="left"), "boolean"],
@@ -1083,7 +1083,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _epoch_order(self, order, epoch):
         """Fill ``order`` with the sample order of ``epoch`` (identity if not shuffled)."""
-        if self.shuffle and self.solver != "batch":
+        if self.shuffle == "blocks" and self.solver != "batch":
+            shuffled_block_order(order, self._seed(), epoch, self._batch_rows(order.shape[0]))
+        elif self.shuffle and self.solver != "batch":
             shuffled_order(order, self._seed(), epoch)
         elif order.shape[0] and order[-1] != order.shape[0] - 1:
             order[:] = np.arange(order.shape[0])

@@ -49,6 +49,8 @@ def _estimators(solver):
         # scale times a vector); the other optimizers share the general one.
         estimators += [(GDRegressor(optimizer="adam", **common), 0),
                        (GDRegressor(penalty="l2", **common), 0)]
+    if solver == "minibatch":
+        estimators.append((GDRegressor(shuffle="blocks", **common), 0))
     if solver == "stochastic":
         # SVRG's snapshot pass and its steps are kernels of their own.
         estimators.append((GDRegressor(optimizer="svrg", **common), 0))
