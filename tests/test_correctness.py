@@ -1028,3 +1028,37 @@ def test_log_loss_minibatch_epoch_equals_general_minibatch_epoch(optimizer, aver
         for ours, general in zip(results[0][3:], results[1][3:]):
             assert_allclose(ours, general, rtol=rtol, atol=1e-6 * rtol)
         assert not np.array_equal(results[0][3], np.random.RandomState(2).randn(1, 8))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("alpha", [0.0, 1e-3, 50.0])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("preconditioned", [True, False])
+def test_plain_sgd_step_is_the_per_coordinate_update(dtype, alpha, fit_intercept,
+                                                    preconditioned):
+    # Plain SGD without clipping or L1 takes a branch-free loop
+    # (loops.plain_sgd_step); a clip at 1e300, which clips nothing, sends the
+    # same step through update_coordinate, the general path. At alpha=50 some
+    # rates shrink past 0 (clipped there) and both take the general path. The
+    # two compilations may contract a different multiply-add into an FMA
+    # (fast-math "contract"), so they agree to an ulp, not always bit for bit.
+    from sklearn_gd._batch import NO_STEP_SCALES
+    from sklearn_gd._kernels import loops as K
+
+    rng = np.random.RandomState(4)
+    params = rng.randn(2, 9).astype(dtype)
+    grad = rng.randn(2, 9).astype(dtype)
+    step_scales = rng.uniform(0.1, 3.0, 9) if preconditioned else NO_STEP_SCALES
+    results = []
+    for clip_value in (None, 1e300):
+        est = GDClassifier(solver="minibatch", optimizer="sgd", alpha=alpha, eta0=0.1,
+                           fit_intercept=fit_intercept, clip_value=clip_value)
+        est._check_param_combinations()
+        codes, hyper = est._kernel_config(2, 0.1)
+        out = params.copy()
+        m1, m2 = np.zeros_like(params), np.zeros_like(params)
+        K.apply_gradient(out, grad, 1.0 / 7, m1, m2, step_scales, 3, codes, hyper)
+        results.append(out)
+    assert not np.array_equal(results[0], params)
+    ulp = np.finfo(dtype).eps
+    assert_allclose(results[0], results[1], rtol=2 * ulp, atol=0)

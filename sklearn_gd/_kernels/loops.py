@@ -342,6 +342,47 @@ def batch_row_scales(rows, n_samples, sample_weight, params, m1):
 
 
 @_jit
+def plain_sgd_step(params, grad, scale, lr, l2, step_scales, fit_intercept):
+    """:func:`apply_gradient`'s plain step when neither clipping nor L1 applies and the
+    L2 shrink ``1 - lr * l2`` is not clipped at 0 (for any coordinate's rate).
+
+    The arithmetic of :func:`update_coordinate` for ``OPT_SGD`` in loops
+    without its branches, which LLVM vectorises: through ``update_coordinate``
+    a step cost 4 ns a coordinate in float64 and 11 ns in float32, as much as
+    the rows' own work at 32 rows a batch. The two compilations may fuse a
+    different multiply-add (fast-math "contract"): they agree to an ulp.
+    """
+    n_features = params.shape[1] - 1
+    scaled = step_scales.shape[0] > 0
+    for k in range(params.shape[0]):
+        if scaled:
+            for j in range(n_features):
+                w = params[k, j]
+                params[k, j] = w - (lr * step_scales[j]) * (grad[k, j] * scale + l2 * w)
+        else:
+            for j in range(n_features):
+                w = params[k, j]
+                params[k, j] = w - lr * (grad[k, j] * scale + l2 * w)
+        if fit_intercept:
+            lr_b = lr * step_scales[n_features] if scaled else lr
+            params[k, n_features] = params[k, n_features] - lr_b * (grad[k, n_features] * scale)
+
+
+@_inline
+def plain_sgd_applies(lr, step_scales, codes, hyper):
+    """Whether :func:`plain_sgd_step` takes this step."""
+    if codes[C_OPTIMIZER] != OPT_SGD or hyper[H_CLIP_VALUE] > 0.0 or hyper[H_L1] != 0.0:
+        return False
+    if step_scales.shape[0] == 0:
+        return not lr * hyper[H_L2] > 1.0
+    # The largest rate of a penalised coordinate (the intercept's is last).
+    top = 0.0
+    for j in range(step_scales.shape[0] - 1):
+        top = max(top, lr * step_scales[j])
+    return not top * hyper[H_L2] > 1.0
+
+
+@_jit
 def apply_gradient(params, grad, scale, m1, m2, step_scales, t, codes, hyper):
     """One optimizer step on every parameter from the gradient ``grad * scale``.
 
@@ -363,11 +404,14 @@ def apply_gradient(params, grad, scale, m1, m2, step_scales, t, codes, hyper):
         if norm > clip_norm:
             scale *= clip_norm / norm
     lr = learning_rate_at(t, codes, hyper)
+    scaled = step_scales.shape[0] > 0
+    if plain_sgd_applies(lr, step_scales, codes, hyper):
+        plain_sgd_step(params, grad, scale, lr, hyper[H_L2], step_scales, n_fit > n_features)
+        return
     normalized = codes[C_OPTIMIZER] == OPT_NORMALIZED
     if normalized:
         lr *= normalized_rate(m1)
     bias1, bias2 = bias_corrections(t, codes, hyper)
-    scaled = step_scales.shape[0] > 0
     for k in range(params.shape[0]):
         for j in range(n_features):
             lr_j = lr * step_scales[j] if scaled else lr
