@@ -341,7 +341,7 @@ def batch_row_scales(rows, n_samples, sample_weight, params, m1):
     return total / weight if weight > 0.0 else 0.0
 
 
-@_jit
+@_inline
 def plain_sgd_step(params, grad, scale, lr, l2, step_scales, fit_intercept):
     """:func:`apply_gradient`'s plain step when neither clipping nor L1 applies and the
     L2 shrink ``1 - lr * l2`` is not clipped at 0 (for any coordinate's rate).

@@ -33,14 +33,16 @@ def _splitmix64(state):
     return state, z ^ (z >> uint64(31))
 
 
-@kernel(fastmath=False, error_model="python")
+# The two helpers are inlined into the orders (Numba IR): as kernels of their
+# own each added a compilation to a process's first shuffled fit.
+@kernel(fastmath=False, error_model="python", inline="always")
 def _epoch_state(seed, epoch):
     """The generator's state at the start of epoch ``epoch`` of the fit seeded ``seed``."""
     state, _ = _splitmix64(uint64(seed) * uint64(_GOLDEN) + uint64(epoch))
     return state
 
 
-@kernel(fastmath=False, error_model="python")
+@kernel(fastmath=False, error_model="python", inline="always")
 def _permute(items, state):
     """Shuffle ``items`` in place (Fisher-Yates) from ``state``; returns the next state."""
     for i in range(items.shape[0] - 1, 0, -1):
