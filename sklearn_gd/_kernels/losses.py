@@ -83,9 +83,9 @@ def log_loss(z, y):
     """
     if z > 0.0:
         e = math.exp(-z)
-        return math.log1p(e), -y * e / (1.0 + e)
+        return log1p_unit(e), -y * e / (1.0 + e)
     e = math.exp(z)
-    return math.log1p(e) - z, -y / (1.0 + e)
+    return log1p_unit(e) - z, -y / (1.0 + e)
 
 
 @_jit
