@@ -41,7 +41,7 @@ import math
 import numpy as np
 from sklearn.utils.extmath import row_norms
 
-from ._kernels.data_passes import weighted_gram_product
+from ._kernels.data_passes import weighted_column_squares, weighted_gram_product
 from ._registry import OPTIMIZERS
 
 # The optimizers whose eta0="auto" is a distance derived from the data in the
@@ -63,7 +63,11 @@ def column_mean_squares(rows, sample_weight):
     X = rows.as_matrix()
     w = np.asarray(sample_weight, dtype=np.float64)
     n = max(rows.n_samples, 1)
-    if rows.is_sparse:
+    if rows.is_sparse and X.has_canonical_format:
+        squares = np.empty(rows.n_features)
+        weighted_column_squares(X.data, X.indices, X.indptr, w, squares)
+    elif rows.is_sparse:
+        # Duplicate entries are summed before they are squared.
         squares = X.multiply(X).T @ w
     else:
         squares = np.einsum("i,ij,ij->j", w, X, X, dtype=np.float64)

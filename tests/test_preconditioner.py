@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from numpy.testing import assert_array_equal
 from optima import objective, one_hot_blocks, optimum, problem, relative_gap
 from sklearn.exceptions import ConvergenceWarning
 
@@ -178,3 +179,26 @@ def test_lbfgs_preconditioner_is_the_plain_steps_diagonal():
     np.testing.assert_allclose(est.preconditioner_, expected, rtol=1e-12)
     none = GDClassifier(optimizer="lbfgs", alpha=ALPHA, precondition=None).fit(X, y)
     assert none.preconditioner_ is None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_column_mean_squares_of_csr_rows_are_scipys_bit_for_bit(dtype):
+    # On canonical CSR rows a kernel sums w_i x_ij^2 without building the
+    # matrix of squares; it must give what X.multiply(X).T @ w gives. Rows
+    # with duplicate entries (summed before squaring) keep SciPy's path.
+    import scipy.sparse as sp
+
+    from sklearn_gd._base import _Rows
+    from sklearn_gd._step_size import column_mean_squares
+
+    rng = np.random.RandomState(0)
+    X = sp.random(500, 40, density=0.1, format="csr", random_state=1, dtype=dtype)
+    X.data = (10 * rng.randn(X.nnz)).astype(dtype)
+    w = rng.uniform(0.0, 3.0, 500)
+    expected = np.asarray(X.multiply(X).T @ w).ravel() / 500
+    assert_array_equal(column_mean_squares(_Rows(X), w), expected)
+
+    duplicated = sp.csr_matrix((np.array([1.0, 2.0, 3.0], dtype=dtype), [0, 0, 1], [0, 2, 3]),
+                               shape=(2, 3))
+    assert not duplicated.has_canonical_format
+    assert_array_equal(column_mean_squares(_Rows(duplicated), np.ones(2)), [4.5, 4.5, 0.0])

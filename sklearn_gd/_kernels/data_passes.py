@@ -6,7 +6,8 @@ comparison, ``any``, ``where``, ``astype``) cost more than the epoch itself;
 :func:`all_finite` and :func:`encode_labels` do that work in one call each.
 The estimators still route anything unusual through scikit-learn's
 validation, which raises the usual errors. :func:`column_sq_sums` feeds the
-feature-scale warning of ``fit``, :func:`weighted_gram_product` the power
+feature-scale warning of ``fit``, :func:`weighted_column_squares` the
+preconditioner on CSR rows, :func:`weighted_gram_product` the power
 iteration that sets the batch step size.
 """
 
@@ -66,6 +67,24 @@ def column_sq_sums(rows, n_samples, out):
     out[:] = 0.0
     for i in range(n_samples):
         row_add_squares(rows, i, out)
+
+
+@kernel(fastmath=False, error_model="numpy")
+def weighted_column_squares(data, indices, indptr, sample_weight, out):
+    """out[j] = sum_i w_i x_ij ** 2 over canonical CSR rows (float64 ``out``).
+
+    What ``X.multiply(X).T @ w`` computes, bit for bit (the square in the
+    data's dtype, then its float64 product with ``w_i``, summed in row
+    order), without building the matrix of squares, which took most of
+    the time. Strict arithmetic, as SciPy's: a fused multiply-add would round
+    differently.
+    """
+    out[:] = 0.0
+    for i in range(indptr.shape[0] - 1):
+        w = sample_weight[i]
+        for p in range(indptr[i], indptr[i + 1]):
+            x = data[p]
+            out[indices[p]] += float(x * x) * w
 
 
 # The epoch loops' flags: the row helpers are inlined with them.
