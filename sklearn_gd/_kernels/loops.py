@@ -673,6 +673,23 @@ def scaled_sgd_epoch(rows, targets, sample_weight, order, params, m1, m2, avg, w
     return loss_sum, t, status
 
 
+@_inline
+def batch_step(params, grad, n_rows, norm, m1, m2, avg, step_scales, t, codes, hyper):
+    """The end of a mini-batch: one update from the mean of its ``n_rows`` gradients
+    (``norm``: the sum of their row norms, for "normalized"), then the average;
+    returns the update count."""
+    t += 1
+    if codes[C_OPTIMIZER] == OPT_NORMALIZED:
+        # The update is one step from the batch's mean gradient, so the
+        # batch's mean row norm is its norm.
+        note_mean_norm(m1, norm / n_rows, t)
+    apply_gradient(params, grad, 1.0 / n_rows, m1, m2, step_scales, t, codes, hyper)
+    n_avg = averaged_count(t, codes)
+    if n_avg > 0:
+        dense_average(params, avg, n_avg)
+    return t
+
+
 @_jit
 def minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1, m2, avg,
                     grad, scores, dscores, step_scales, t, codes, hyper):
@@ -708,16 +725,8 @@ def minibatch_epoch(rows, targets, sample_weight, order, batch_size, params, m1,
                 if a != 0.0:
                     row_axpy(rows, i, a, grad, k)
                     grad[k, n_features] += a
-        t += 1
-        if normalized:
-            # The update is one step from the batch's mean gradient, so the
-            # batch's mean row norm is its norm.
-            note_mean_norm(m1, norm / (stop - start), t)
-        apply_gradient(params, grad, 1.0 / (stop - start), m1, m2, step_scales, t, codes,
+        t = batch_step(params, grad, stop - start, norm, m1, m2, avg, step_scales, t, codes,
                        hyper)
-        n_avg = averaged_count(t, codes)
-        if n_avg > 0:
-            dense_average(params, avg, n_avg)
     if not params_finite(params):
         return loss_sum, t, STATUS_DIVERGED
     return loss_sum, t, STATUS_OK
@@ -769,14 +778,8 @@ def log_loss_minibatch_epoch(rows, targets, sample_weight, order, batch_size, pa
             if a != 0.0:
                 row_axpy(rows, order[pos], a, grad, 0)
                 grad[0, n_features] += a
-        t += 1
-        if normalized:
-            note_mean_norm(m1, norm / (stop - start), t)
-        apply_gradient(params, grad, 1.0 / (stop - start), m1, m2, step_scales, t, codes,
+        t = batch_step(params, grad, stop - start, norm, m1, m2, avg, step_scales, t, codes,
                        hyper)
-        n_avg = averaged_count(t, codes)
-        if n_avg > 0:
-            dense_average(params, avg, n_avg)
     if not params_finite(params):
         return loss_sum, t, STATUS_DIVERGED
     return loss_sum, t, STATUS_OK
