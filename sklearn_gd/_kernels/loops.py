@@ -355,14 +355,10 @@ def plain_sgd_step(params, grad, scale, lr, l2, step_scales, fit_intercept):
     n_features = params.shape[1] - 1
     scaled = step_scales.shape[0] > 0
     for k in range(params.shape[0]):
-        if scaled:
-            for j in range(n_features):
-                w = params[k, j]
-                params[k, j] = w - (lr * step_scales[j]) * (grad[k, j] * scale + l2 * w)
-        else:
-            for j in range(n_features):
-                w = params[k, j]
-                params[k, j] = w - lr * (grad[k, j] * scale + l2 * w)
+        for j in range(n_features):
+            lr_j = lr * step_scales[j] if scaled else lr
+            w = params[k, j]
+            params[k, j] = w - lr_j * (grad[k, j] * scale + l2 * w)
         if fit_intercept:
             lr_b = lr * step_scales[n_features] if scaled else lr
             params[k, n_features] = params[k, n_features] - lr_b * (grad[k, n_features] * scale)
