@@ -247,6 +247,10 @@ _MIXING = [
     (GDClassifier, _multiclass, dict(solver="stochastic", optimizer="momentum")),
     (GDClassifier, _binary, dict(solver="minibatch", batch_size=32, optimizer="adam",
                                  eta0=0.01)),
+    # Runs of consecutive rows (a numeric rate: "auto" for mini-batches is fit's
+    # rate only to rounding, see test_mixing_minibatch_auto_eta0_is_fits).
+    (GDClassifier, _binary, dict(solver="minibatch", batch_size=16, shuffle="blocks",
+                                 eta0=0.05)),
     (GDRegressor, _regression, dict(solver="stochastic")),  # constant 1/L from the top row
 ]
 
