@@ -437,8 +437,6 @@ def apply_gradient(params, grad, scale, m1, m2, step_scales, t, codes, hyper):
                 params[k, j], grad[k, j] * scale, m1[k, j], m2[k, j], True,
                 lr_j, bias1, bias2, codes, hyper)
         if n_fit > n_features:
-            # "normalized" keeps its mean norm where the intercept's first
-            # moment would be: the intercept's scale is that of its constant 1.
             b = n_features
             params[k, b], m1[k, b], m2[k, b] = intercept_step(
                 params[k, b], grad[k, b] * scale, m1[k, b], m2[k, b],

@@ -79,7 +79,9 @@ def _focal_factor(q, log_p, gamma):
 def log_loss(z, y):
     """(loss, d loss / d p) of the logistic loss at margin ``z = y * p``.
 
-    softplus(-z) and sigmoid(-z) from one exp (it is most of the loss's cost).
+    softplus(-z) and sigmoid(-z) from one exp (it is most of the loss's cost);
+    the log1p is ``vector_math``'s, inlined, where the C library's was a call
+    per row for a value that only feeds the epoch's objective.
     """
     if z > 0.0:
         e = math.exp(-z)
