@@ -1012,8 +1012,9 @@ def test_log_loss_minibatch_epoch_equals_general_minibatch_epoch(optimizer, aver
     for data in (X, sp.csr_matrix(X)):
         rows = _Rows(data).data
         results = []
+        start = (0.5 * np.random.RandomState(2).randn(1, 8)).astype(dtype)
         for kernel in (K.log_loss_minibatch_epoch, K.minibatch_epoch):
-            params = (0.5 * np.random.RandomState(2).randn(1, 8)).astype(dtype)
+            params = start.copy()
             m1, m2 = np.zeros_like(params), np.zeros_like(params)
             if optimizer == "normalized":
                 m1[:] = 1.0
@@ -1027,7 +1028,7 @@ def test_log_loss_minibatch_epoch_equals_general_minibatch_epoch(optimizer, aver
         assert_allclose(results[0][0], results[1][0], rtol=rtol)
         for ours, general in zip(results[0][3:], results[1][3:]):
             assert_allclose(ours, general, rtol=rtol, atol=1e-6 * rtol)
-        assert not np.array_equal(results[0][3], np.random.RandomState(2).randn(1, 8))
+        assert not np.array_equal(results[0][3], start)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

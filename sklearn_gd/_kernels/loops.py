@@ -368,7 +368,7 @@ def plain_sgd_step(params, grad, scale, lr, l2, step_scales, fit_intercept):
     """:func:`apply_gradient`'s plain step when neither clipping nor L1 applies and the
     L2 shrink ``1 - lr * l2`` is not clipped at 0 (for any coordinate's rate).
 
-    The arithmetic of :func:`update_coordinate` for ``OPT_SGD`` in loops
+    The arithmetic of :func:`update_coordinate` for ``OPT_SGD`` in a loop
     without its branches, which LLVM vectorises: through ``update_coordinate``
     a step cost 4 ns a coordinate in float64 and 11 ns in float32, as much as
     the rows' own work at 32 rows a batch. The two compilations may fuse a
