@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._batch import NO_STEP_SCALES, BatchEpoch, FullGradient, MomentumRestart
 from ._callbacks import CallbackSupportMixin, epoch_callbacks
 from ._custom_loss import CustomLoss, loops_of
+from ._doc_link import doc_link_template
 from ._driver import (
     BLOWUP,
     DivergenceError,
@@ -386,6 +387,15 @@ class BaseGD(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                    Interval(Integral, 1, None, closed="left"), None],
         "on_divergence": [StrOptions({"raise", "recover"})],
     }
+
+    # The HTML representation (notebooks) links to our pages, not scikit-learn's.
+    _doc_link_module = "sklearn_gd"
+
+    @property
+    def _doc_link_template(self):
+        from . import __version__
+
+        return doc_link_template(__version__)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coef_")

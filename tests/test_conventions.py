@@ -48,6 +48,45 @@ def test_repr_shows_only_non_default_parameters(Est):
     assert "max_iter" not in text and "penalty" not in text
 
 
+@pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
+def test_html_repr_links_the_estimator_and_each_parameter_to_our_docs(Est):
+    from sklearn.utils import estimator_html_repr
+
+    from sklearn_gd._doc_link import DOCS_URL
+
+    page = f"{DOCS_URL}/en/0.1.0/generated/sklearn_gd.{Est.__name__}.html"
+    # Inside a pipeline, as a notebook shows it: the scaler keeps its own links.
+    html = estimator_html_repr(make_pipeline(StandardScaler(), Est(alpha=1e-3)))
+    links = set(re.findall(r'href="([^"]+)"', html))
+    assert page in links
+    assert any(link.startswith("https://scikit-learn.org/") and "StandardScaler" in link
+               for link in links)
+    # Every parameter's row opens its entry on that page (a text fragment of
+    # the name and its type line, which the page shows as the docstring does).
+    for name in Est().get_params():
+        assert any(link.startswith(f"{page}#:~:text={name},-") for link in links), name
+
+
+@pytest.mark.parametrize("version, docs", [("0.1.0", "0.1.0"), ("1.2", "1.2"),
+                                           ("0.2.0.dev0", "latest"),
+                                           ("0.1.0+local", "latest")])
+def test_doc_links_of_a_release_open_that_release_s_pages(version, docs):
+    from sklearn_gd._doc_link import DOCS_URL, doc_link_template
+
+    assert doc_link_template(version).startswith(f"{DOCS_URL}/en/{docs}/generated/")
+
+
+def test_the_docs_address_is_the_one_pyproject_declares():
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")
+    from sklearn_gd._doc_link import DOCS_URL
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    urls = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["urls"]
+    assert urls["Documentation"].rstrip("/") == DOCS_URL
+
+
 @pytest.mark.parametrize("method", ["fit", "partial_fit", "predict"])
 @pytest.mark.parametrize("Est", [GDClassifier, GDRegressor])
 def test_public_methods_have_type_hints(Est, method):

@@ -47,9 +47,23 @@ def test_docs_build_strict(tmp_path, example_runs):
     for page in ["index", "user_guide", "api", "scaling", "benchmarks", "gallery/index"]:
         assert (out / f"{page}.html").is_file(), page
     api = (out / "api.html").read_text(encoding="utf-8")
-    for name in ["GDRegressor", "GDClassifier", "DivergenceError", "plot_loss_curves",
-                 "partial_fit", "loss_curve_"]:
+    for name in ["GDRegressor", "GDClassifier", "DivergenceError", "plot_loss_curves"]:
         assert name in api, name
+    # Each estimator's page is where its HTML representation links to (the
+    # path after the version in the template), with an entry per parameter
+    # for the parameters' text fragments to find.
+    from sklearn_gd import GDClassifier, GDRegressor
+    from sklearn_gd._doc_link import doc_link_template
+
+    for est in (GDClassifier(), GDRegressor()):
+        name = type(est).__name__
+        relative = doc_link_template("0.1.0").split("/en/0.1.0/")[1].format(
+            estimator_module="sklearn_gd", estimator_name=name)
+        page = (out / relative).read_text(encoding="utf-8")
+        assert f'id="sklearn_gd.{name}"' in page, name
+        assert f'id="sklearn_gd.{name}.partial_fit"' in page, name
+        for entry in ["loss_curve_", *est.get_params()]:
+            assert f"<strong>{entry}</strong>" in page, (name, entry)
     gallery = (out / "gallery" / "index.html").read_text(encoding="utf-8")
     examples = sorted(p.stem for p in (ROOT / "examples").glob("plot_*.py"))
     for stem in examples:
