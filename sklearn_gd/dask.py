@@ -56,6 +56,7 @@ Nesterov batch and mini-batch updates beyond 4096 features (pass a number).
 """
 
 import copy
+import functools
 import inspect
 from numbers import Integral
 
@@ -399,6 +400,32 @@ def _as_dask(a, row_chunks=None):
 
 
 # ------------------------------------------------- functions run on workers
+def _aligned(value):
+    """``value`` with every array buffer aligned to its item size (copied only if not).
+
+    Chunks arrive on a worker deserialized from a network frame, their
+    buffers at any byte offset. NumPy computes on unaligned arrays by other
+    loops than on aligned ones (``X.T @ Xw`` without BLAS, for one), which
+    round differently, and Numba types them apart (another compilation): the
+    same chunking would give a model that depends on where the bytes landed.
+    """
+    if isinstance(value, np.ndarray):
+        return value if value.flags.aligned else value.copy()
+    if sp.issparse(value) and value.format in ("csr", "csc") and not all(
+            part.flags.aligned for part in (value.data, value.indices, value.indptr)):
+        return type(value)((value.data.copy(), value.indices.copy(), value.indptr.copy()),
+                           shape=value.shape)
+    return value
+
+
+def _on_aligned_chunks(function):
+    """A task on chunks that sees them with aligned buffers (see :func:`_aligned`)."""
+    @functools.wraps(function)
+    def task(*args):
+        return function(*(_aligned(arg) for arg in args))
+    return task
+
+
 def _block_rows(block, dtype):
     """A chunk of X as the kernels read it: C-ordered float array (or float CSR)."""
     if sp.issparse(block):
@@ -424,6 +451,7 @@ def _tree_reduce(parts, merge, split_every):
     return result
 
 
+@_on_aligned_chunks
 def _block_checks(X, y, sample_weight, classifier):
     """Pass 1 on one chunk: what must hold for the whole data set, and the labels."""
     values = X.data if sp.issparse(X) else np.asarray(X)
@@ -455,6 +483,7 @@ def _merge_checks(*parts):
     return merged
 
 
+@_on_aligned_chunks
 def _block_statistics(X, y, sample_weight, start, prototype, classes, per_class, dtype,
                       fit_intercept, stride):
     """Pass 2 on one chunk (rows from ``start``): sums that :func:`_merge_statistics` adds."""
@@ -544,6 +573,7 @@ class _Step:
         self.params, self.codes, self.hyper = params.copy(), codes.copy(), hyper.copy()
 
 
+@_on_aligned_chunks
 def _block_gradient(X, targets, sample_weight, step):
     """Weighted loss sum and gradient sum of one chunk, by the in-memory kernel."""
     params, codes, hyper = step.params, step.codes, step.hyper
@@ -691,6 +721,7 @@ def _mixing_problems(est):
     return problems
 
 
+@_on_aligned_chunks
 def _block_top_row(X, sample_weight, fit_intercept, scales):
     """One chunk's largest weighted squared row norm (preconditioned by ``scales``)."""
     rows = _Rows(X)
@@ -748,6 +779,7 @@ class _LocalEpoch:
         self.epoch, self.t = int(epoch), int(t)
 
 
+@_on_aligned_chunks
 def _block_local_epoch(X, targets, sample_weight, job):
     """One epoch of ``fit``'s own loop over one chunk, from the mixed weights."""
     local = TrainingState(job.params.copy(), job.first_moment.copy(),
