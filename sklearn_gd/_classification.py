@@ -48,6 +48,45 @@ def _softmax(scores):
     return X.astype(scores.dtype)
 
 
+def _small_range_labels(y):
+    """``np.unique(y, return_inverse=True)`` for integer labels of a small range, else None.
+
+    The labels of most classification data are a few small integers; counting
+    them in a table of their range is one pass, where ``np.unique`` hashes or
+    sorts (docs/benchmarks.md has the figures), and scikit-learn's target
+    check, given the classes found here, does not look for them again.
+    """
+    if y.ndim != 1 or y.dtype.kind not in "iu" or y.shape[0] == 0:
+        return None
+    low, high = int(y.min()), int(y.max())
+    span = high - low + 1
+    if span > max(1024, y.shape[0]):  # a table larger than the data: let np.unique sort
+        return None
+    if y.dtype.kind == "u":  # y - low >= 0 cannot wrap; then it is a small count
+        shifted = (y - y.dtype.type(low)).astype(np.intp, copy=False)
+    else:  # in intp: int8's 127 - (-128) would wrap in int8
+        shifted = y.astype(np.intp, copy=False)
+        shifted = shifted - low if low else shifted
+    present = np.flatnonzero(np.bincount(shifted, minlength=span))
+    position = np.zeros(span, dtype=np.intp)
+    position[present] = np.arange(present.shape[0])
+    if y.dtype.kind == "u":
+        classes = present.astype(y.dtype) + y.dtype.type(low)
+    else:
+        classes = (present + low).astype(y.dtype)
+    return classes, position[shifted]
+
+
+def _with_known_classes(y, classes):
+    """A view of ``y`` that carries its sorted unique values for scikit-learn's target checks.
+
+    ``type_of_target`` looks for the unique values that ``sklearn.utils._unique``
+    attaches to the array's dtype before computing them; a scikit-learn without
+    that convention ignores the metadata and computes them, to the same answer.
+    """
+    return y.view(np.dtype(y.dtype, metadata={"unique": classes}))
+
+
 def _has_proba(estimator):
     if not estimator._loss_info().probabilistic:
         raise AttributeError(
@@ -282,10 +321,12 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
         return index
 
     def _validate_xy(self, X, y, sample_weight, reset, partial):
+        """Validated X, y and sample weights; with ``partial=False`` also (classes, y index)."""
         X, y = validate_data(
             self, X, y, reset=reset, accept_sparse="csr", dtype=_DTYPES, order="C",
         )
-        check_classification_targets(y)
+        labels = None if partial else _small_range_labels(y)
+        check_classification_targets(y if labels is None else _with_known_classes(y, labels[0]))
         check_n_features(X.shape[1])
         sample_weight = _check_sample_weight(
             # float64 whatever X's dtype: float32 would make a weight of 1e300 inf
@@ -293,7 +334,9 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True,
             allow_all_zero_weights=partial,
         )
-        return X, y, sample_weight
+        if partial:
+            return X, y, sample_weight
+        return X, y, sample_weight, labels or np.unique(y, return_inverse=True)
 
     def _set_fit_classes(self, classes):
         """Check the sorted labels ``fit`` found and store them as ``classes_``."""
@@ -354,9 +397,8 @@ class GDClassifier(ClassifierMixin, SparseCoefMixin, BaseGD):
         self._validate_params()
         if self._fits_on_the_cluster(X):
             return self._fit_dask(X, y, sample_weight, coef_init, intercept_init)
-        X, y, sample_weight = self._validate_xy(X, y, sample_weight, reset=True,
-                                                partial=False)
-        classes, y_index = np.unique(y, return_inverse=True)
+        X, y, sample_weight, (classes, y_index) = self._validate_xy(
+            X, y, sample_weight, reset=True, partial=False)
         self._set_fit_classes(classes)
         sample_weight = relative_weights(
             self._class_sample_weight(y_index, sample_weight, len(classes)))

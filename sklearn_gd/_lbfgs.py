@@ -83,6 +83,11 @@ def fit_lbfgs(estimator, gradient_factory, n, column_mean_squares, state, max_it
     last = {}  # the latest evaluation: L-BFGS's iterate is one of its trial points
 
     def objective(x):
+        start_point = last.pop("start", None)
+        if start_point is not None and np.array_equal(start_point[0], x):
+            # L-BFGS begins where the certificate's reference was just computed
+            # (a cold start): the same deterministic pass, so not run twice.
+            return start_point[1]
         theta = x / unscale
         params[...] = theta.reshape(shape)
         loss_sum, grad_sum = gradient(params)
@@ -102,9 +107,12 @@ def fit_lbfgs(estimator, gradient_factory, n, column_mean_squares, state, max_it
     if tol is not None:
         scales = feature_scales(column_mean_squares)
         warm = bool(np.any(x0 != 0.0))
-        objective(np.zeros_like(x0) if warm else x0)
+        reference = np.zeros_like(x0) if warm else x0
+        value_and_grad = objective(reference)
         start = residual_norm(last["grad"], last["theta"].reshape(shape), 0.0,
                               fit_intercept, scales)
+        if not warm:
+            last["start"] = (reference.copy(), value_and_grad)
 
     def residual_at(theta):
         """Residual at ``theta`` if L-BFGS evaluated it last (None otherwise)."""

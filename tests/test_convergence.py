@@ -25,6 +25,7 @@ from optima import (
     relative_gap,
     within,
 )
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_gd import DivergenceError, GDClassifier, GDRegressor
@@ -380,6 +381,38 @@ def test_lbfgs_memory_follows_the_cost_of_a_pass():
     assert lbfgs_memory(245_509 * 6, 162) == MAX_MEMORY  # one-hot: a pass dwarfs a pair
     assert lbfgs_memory(6_460 * 17, 10_879) == MIN_MEMORY  # TF-IDF: as many variables
     assert lbfgs_memory(0, 0) == MIN_MEMORY
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_lbfgs_evaluates_no_point_twice_in_a_row(monkeypatch, warm):
+    """The certificate's reference at the zero model is where a cold L-BFGS starts:
+    one pass serves both (on Dask each pass is a round trip), and the fit is the same."""
+    from sklearn_gd import _batch
+
+    X, y = make_classification(300, 8, random_state=0)
+    reference = GDClassifier(optimizer="lbfgs").fit(X, y)
+    points = []
+    evaluate = _batch.FullGradient.__call__
+
+    def recording(self, params):
+        points.append(np.array(params, copy=True))
+        return evaluate(self, params)
+
+    monkeypatch.setattr(_batch.FullGradient, "__call__", recording)
+    est = GDClassifier(optimizer="lbfgs", warm_start=warm)
+    if warm:  # a warm start's reference (zero) is not where L-BFGS starts
+        est.set_params(max_iter=3).fit(X, y)
+        est.set_params(max_iter=100)
+        points.clear()
+    est.fit(X, y)
+    assert len(points) > 3
+    assert not any(np.array_equal(a, b) for a, b in zip(points, points[1:]))
+    if not warm:
+        np.testing.assert_array_equal(est.coef_, reference.coef_)
+        assert est.n_iter_ == reference.n_iter_
+    else:
+        # The reference (zero), then L-BFGS from where the first fit stopped.
+        assert not np.any(points[0]) and np.any(points[1])
 
 
 def test_lbfgs_on_one_hot_groups_certifies_in_few_iterations():

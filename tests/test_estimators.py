@@ -613,6 +613,45 @@ def test_predict_before_fit_raises_not_fitted(Est):
                 getattr(est, name)(X)
 
 
+_LABELS = {
+    "binary int64": np.array([0, 1, 1, 0, 1]),
+    "shifted negatives": np.array([-7, 3, -7, 5, 3, 3]),
+    "int8 at both ends": np.array([-128, 127, 0, 127], dtype=np.int8),
+    "uint64 beyond int64": np.array([2**64 - 1, 2**64 - 3, 2**64 - 1], dtype=np.uint64),
+    "uint8": np.array([200, 3, 3, 255], dtype=np.uint8),
+    "wide range (np.unique's path)": np.array([0, 10**9, 5, 0]),
+    "int64 extremes (np.unique's path)": np.array([-(2**63), 2**63 - 1, 0]),
+}
+
+
+@pytest.mark.parametrize("y", list(_LABELS.values()), ids=list(_LABELS))
+def test_fit_labels_are_np_unique_s(y):
+    from sklearn_gd._classification import _small_range_labels
+
+    expected_classes, expected_index = np.unique(y, return_inverse=True)
+    found = _small_range_labels(y)
+    if found is not None:  # the counting path: np.unique's answer, dtype included
+        classes, index = found
+        assert classes.dtype == expected_classes.dtype and index.dtype == expected_index.dtype
+        np.testing.assert_array_equal(classes, expected_classes)
+        np.testing.assert_array_equal(index, expected_index)
+    else:
+        assert "np.unique" in next(k for k, v in _LABELS.items() if v is y)
+    X = np.random.default_rng(0).normal(size=(y.shape[0], 3))
+    est = GDClassifier(max_iter=5, tol=None).fit(X, y)
+    np.testing.assert_array_equal(est.classes_, expected_classes)
+    assert est.classes_.dtype == expected_classes.dtype
+    assert set(est.predict(X).tolist()) <= set(y.tolist())
+
+
+def test_many_integer_classes_still_warn_as_scikit_learn_does():
+    """scikit-learn's target check gets the classes fit found; it still counts them."""
+    y = np.arange(40) % 30
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    with pytest.warns(UserWarning, match="number of unique classes is greater than 50%"):
+        GDClassifier(max_iter=2, tol=None).fit(X, y)
+
+
 def test_single_class_raises():
     X, _ = clf_data()
     with pytest.raises(ValueError, match="class"):
