@@ -198,7 +198,11 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     dtype = X.dtype
     if persist:
         # One pass over the source: X, y and the weights often share its tasks.
-        X, y, sample_weight = dask.persist(X, y, sample_weight)
+        # Stored aligned on the worker that computed them, so that the tasks of
+        # every later pass need not copy them (see _aligned).
+        X, y, sample_weight = dask.persist(*(
+            None if a is None else a.map_blocks(_aligned, dtype=a.dtype, meta=a._meta)
+            for a in (X, y, sample_weight)))
     n_samples, n_features = X.shape
     if n_samples == 0:
         raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
