@@ -58,6 +58,7 @@ Nesterov batch and mini-batch updates beyond 4096 features (pass a number).
 import copy
 import functools
 import inspect
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -78,6 +79,7 @@ from ._base import BaseGD, _Rows, check_n_features, restore_state
 from ._batch import NO_STEP_SCALES
 from ._callbacks import NoCallbacks
 from ._custom_loss import CustomLoss
+from ._dask_resident import ResidentChunks, ResidentLost
 from ._kernels import loops as builtin_loops
 from ._kernels.loops import STATUS_DIVERGED
 from ._lbfgs import MAX_MEMORY, fit_lbfgs
@@ -90,10 +92,14 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # eta0="auto" needs the (n_features + 1)^2 Gram matrix on the client: 4097^2 float64
 # is 134 MB.
 _MAX_GRAM_FEATURES = 4096
+# The chunks' arrays as the actors name them: the raw inputs, and those training reads.
+_RAW = ("X", "y", "sample_weight")
+_TRAINING = ("X", "targets", "weights")
 
 
 def fit_dask(estimator: BaseGD, X, y, sample_weight=None, *, coef_init=None,
-             intercept_init=None, persist: bool = True, split_every: int = 8) -> BaseGD:
+             intercept_init=None, persist: bool = True, split_every: int = 8,
+             actors: bool = True) -> BaseGD:
     """Fit ``estimator`` on Dask arrays, data-parallel.
 
     The chunks of X stay on the workers. With ``solver="batch"`` each step
@@ -132,6 +138,15 @@ def fit_dask(estimator: BaseGD, X, y, sample_weight=None, *, coef_init=None,
     split_every : int, default=8
         Fan-in of the tree that adds up the chunks' gradients.
 
+    actors : bool, default=True
+        With a distributed ``Client`` and ``persist=True``: hold each
+        worker's chunks in a Dask actor for the length of the fit, so that
+        every pass over the data is one direct call to each worker instead
+        of a graph of tasks through the scheduler (a round trip that costs
+        more than the pass itself on small clusters). The result is the same
+        bit for bit. If an actor cannot be reached (its worker was lost) the
+        fit goes on by tasks, with a warning. False: every pass by tasks.
+
     Returns
     -------
     estimator
@@ -162,13 +177,14 @@ def fit_dask(estimator: BaseGD, X, y, sample_weight=None, *, coef_init=None,
         saved = dict(estimator.__dict__)
         try:
             return _fit(estimator, X, y, sample_weight, coef_init, intercept_init, persist,
-                        split_every)
+                        split_every, actors)
         except BaseException:
             restore_state(estimator, saved)
             raise
 
 
-def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_every):
+def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_every,
+         actors=True):
     est._validate_params()
     problems = []
     mixing = est.solver != "batch"
@@ -195,7 +211,6 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
 
     X, y, sample_weight, columns = _as_dask_inputs(X, y, sample_weight)
     check_n_features(X.shape[1])
-    dtype = X.dtype
     if persist:
         # One pass over the source: X, y and the weights often share its tasks.
         # Stored aligned on the worker that computed them, so that the tasks of
@@ -203,6 +218,23 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
         X, y, sample_weight = dask.persist(*(
             None if a is None else a.map_blocks(_aligned, dtype=a.dtype, meta=a._meta)
             for a in (X, y, sample_weight)))
+    # Held by actors where they lie, every pass is a direct call to each worker
+    # instead of a round trip of tasks through the scheduler (_dask_resident).
+    resident = ResidentChunks.place({"X": X, "y": y, "sample_weight": sample_weight}) \
+        if persist and actors else None
+    try:
+        return _fit_chunks(est, X, y, sample_weight, coef_init, intercept_init, columns,
+                           persist=persist, split_every=split_every, mixing=mixing,
+                           resident=resident)
+    finally:
+        if resident is not None:
+            resident.release()
+
+
+def _fit_chunks(est, X, y, sample_weight, coef_init, intercept_init, columns, *, persist,
+                split_every, mixing, resident):
+    """:func:`_fit` once the chunks are in place (``resident``: their actors, or None)."""
+    dtype = X.dtype
     n_samples, n_features = X.shape
     if n_samples == 0:
         raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
@@ -212,8 +244,8 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     # per chunk and a tree of merges (dask.array's isfinite/unique/all made ten
     # times as many tasks, and on a small cluster each task costs milliseconds).
     blocks = _chunk_blocks(X, y, sample_weight)
-    checks = _tree_reduce([dask.delayed(_block_checks, pure=True)(x, labels, w, classifier)
-                           for x, labels, w in blocks], _merge_checks, split_every)
+    checks = _chunk_pass(resident, blocks, _block_checks, _merge_checks, split_every,
+                         classifier)
     for name in ("X finite", "y finite", "sample_weight finite"):
         if not checks[name]:
             raise ValueError(f"Input {name.split()[0]} contains NaN or infinity.")
@@ -255,11 +287,16 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
             )
         stride = _eigen_stride(n_samples)
     starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).tolist()
-    stats = _tree_reduce(
-        [dask.delayed(_block_statistics, pure=True)(
-            x, labels, w, start, prototype, classes, per_class, dtype, est.fit_intercept,
-            stride) for (x, labels, w), start in zip(blocks, starts, strict=True)],
-        _merge_statistics, split_every)
+    statistics_args = (prototype, classes, per_class, dtype, est.fit_intercept, stride)
+    if resident is not None:
+        stats = _tree(resident.map(_block_statistics, _RAW, statistics_args,
+                                   chunk_args=[(start,) for start in starts]),
+                      _merge_statistics, split_every)
+    else:
+        stats = _tree_reduce(
+            [dask.delayed(_block_statistics, pure=True)(x, labels, w, start, *statistics_args)
+             for (x, labels, w), start in zip(blocks, starts, strict=True)],
+            _merge_statistics, split_every)
     total = float(stats["total"])
     if not total > 0.0:
         raise ValueError("Sample weights must contain at least one non-zero number.")
@@ -273,8 +310,14 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     # Weights scaled to mean 1, as ``_unit_mean`` does (with the global total).
     scale = n_samples / total
     weights = weights.map_blocks(_block_unit_mean, scale, dtype, dtype=dtype)
-    if persist:
+    if resident is not None:
+        # The same functions on the same chunks as the task path's arrays.
+        resident.store(("targets", "weights"), _block_training, ("y", "sample_weight"),
+                       (prototype, classes, per_class, dtype, scale))
+    if persist and (resident is None or mixing):
+        # (Mixing's set-up reads the weights by tasks.)
         targets, weights = dask.persist(targets, weights)
+    if persist and resident is None:
         del y, sample_weight  # release the raw labels and weights on the workers
     # The objective divides the weighted loss sum by the number of rows, as fit's
     # does after ``_unit_mean``.
@@ -284,7 +327,7 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     # -- State and step size, from the estimator's own helpers.
     coef_init, intercept_init = est._warm_start_init(coef_init, intercept_init, n_features)
     state = est._fresh_state(n_outputs, n_features, dtype, coef_init, intercept_init)
-    gradient = _DaskGradient(X, targets, weights, split_every)
+    gradient = _DaskGradient(X, targets, weights, split_every, resident, persist)
 
     def gradient_factory(codes, hyper):
         return lambda params: gradient(np.ascontiguousarray(params, dtype=dtype), codes,
@@ -446,13 +489,28 @@ def _chunk_blocks(X, y, sample_weight):
     return list(zip(*parts, weights, strict=True))
 
 
-def _tree_reduce(parts, merge, split_every):
-    """``merge`` the delayed ``parts`` in a tree on the workers; the computed result."""
+def _tree(parts, merge, split_every):
+    """``merge`` the ``parts`` in groups of ``split_every``, level by level, to one."""
     while len(parts) > 1:
-        parts = [dask.delayed(merge, pure=True)(*parts[i:i + split_every])
-                 for i in range(0, len(parts), split_every)]
-    (result,) = dask.compute(parts[0])
+        parts = [merge(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
+    return parts[0]
+
+
+def _tree_reduce(parts, merge, split_every):
+    """``merge`` the delayed ``parts`` in a tree on the workers; the computed result.
+
+    The same tree as :func:`_tree` on computed parts, so both give the same bits.
+    """
+    (result,) = dask.compute(_tree(parts, dask.delayed(merge, pure=True), split_every))
     return result
+
+
+def _chunk_pass(resident, blocks, function, merge, split_every, *args):
+    """``function(*chunk, *args)`` on every chunk, merged: on the actors, else as tasks."""
+    if resident is not None:
+        return _tree(resident.map(function, _RAW, args), merge, split_every)
+    return _tree_reduce([dask.delayed(function, pure=True)(*block, *args) for block in blocks],
+                        merge, split_every)
 
 
 @_on_aligned_chunks
@@ -568,6 +626,13 @@ def _block_unit_mean(sample_weight, scale, dtype):
     return (np.asarray(sample_weight, dtype=np.float64) * scale).astype(dtype)
 
 
+def _block_training(y, sample_weight, prototype, classes, per_class, dtype, scale):
+    """A chunk's float targets and unit-mean weights: the task path's two arrays."""
+    weights = _block_weights(y, sample_weight, classes, per_class, dtype)
+    return (_block_targets(y, prototype, classes, dtype),
+            _block_unit_mean(weights, scale, dtype))
+
+
 class _Step:
     """Copies of what a step's gradient needs (an opaque object, not a graph tuple)."""
 
@@ -657,18 +722,54 @@ class _DaskGradient:
     Stands in for the rows in ``_run_epochs`` (which only hands them on).
     """
 
-    def __init__(self, X, targets, weights, split_every):
+    def __init__(self, X, targets, weights, split_every, resident=None, persist=True):
         self.n_samples, self.n_features = X.shape
         self.is_sparse = False
+        self.arrays = (X, targets, weights)
+        self.resident, self.persist = resident, persist
+        self._set_blocks()
+        self.split_every = split_every
+
+    def _set_blocks(self):
         # Without graph optimisation: the chunks are persisted (nothing to optimise),
         # and older Dask loses the link to persisted chunks when it optimises.
         self.blocks = list(zip(*(a.to_delayed(optimize_graph=False).ravel()
-                                 for a in (X, targets, weights)), strict=True))
-        self.split_every = split_every
+                                 for a in self.arrays), strict=True))
+
+    def map(self, function, shared):
+        """``function(X, targets, weights, shared)`` of every chunk, in chunk order."""
+        if self.resident is not None:
+            try:
+                return self.resident.map(function, _TRAINING, (shared,))
+            except Exception as exc:  # a lost worker: its actor is gone
+                self._by_tasks(exc)
+        # One small value per call, under a fresh key, that every chunk's task reads.
+        value = dask.delayed(shared, pure=False)
+        return list(dask.compute(*[dask.delayed(function, pure=True)(x, t, w, value)
+                                   for x, t, w in self.blocks]))
+
+    def _by_tasks(self, exc):
+        """Go on through the scheduler's tasks (the actors could not be reached)."""
+        warnings.warn(ResidentLost(
+            f"The workers' chunk actors could not be reached ({exc!r}); the fit goes on "
+            "through the scheduler's tasks (Dask recomputes lost chunks)."), stacklevel=3)
+        self.resident = None
+        if self.persist:
+            X, targets, weights = self.arrays
+            self.arrays = (X, *dask.persist(targets, weights))
+            self._set_blocks()
 
     def __call__(self, params, codes, hyper):
-        # One small value per step, under a fresh key, that every chunk's task reads.
-        step = dask.delayed(_Step(params, codes, hyper), pure=False)
+        step = _Step(params, codes, hyper)
+        if self.resident is not None:
+            try:
+                parts = self.resident.map(_block_gradient, _TRAINING, (step,))
+            except Exception as exc:  # a lost worker: its actor is gone
+                self._by_tasks(exc)
+            else:
+                loss, grad = _tree(parts, _add, self.split_every)
+                return float(loss), np.array(grad, dtype=params.dtype, order="C", copy=True)
+        step = dask.delayed(step, pure=False)
         loss, grad = _tree_reduce([dask.delayed(_block_gradient, pure=True)(x, t, w, step)
                                    for x, t, w in self.blocks], _add, self.split_every)
         # Received arrays may be read-only views of network buffers.
@@ -783,6 +884,11 @@ class _LocalEpoch:
         self.epoch, self.t = int(epoch), int(t)
 
 
+def _weight_sum(X, targets, sample_weight, _):
+    """A chunk's total weight (its share in parameter mixing)."""
+    return np.asarray(sample_weight).sum(dtype=np.float64)
+
+
 @_on_aligned_chunks
 def _block_local_epoch(X, targets, sample_weight, job):
     """One epoch of ``fit``'s own loop over one chunk, from the mixed weights."""
@@ -809,20 +915,18 @@ class _DaskMixedEpoch:
     """
 
     def __init__(self, gradient, estimator, state, codes, hyper):
-        self.blocks = gradient.blocks
+        self.gradient = gradient
         self.state, self.codes, self.hyper = state, codes, hyper
         # A copy for the workers: pickling the estimator itself would take its
         # lock, which this thread holds for the whole fit.
         self.estimator = copy.copy(estimator)
-        shares = dask.compute(*[w.sum(dtype=np.float64) for _, _, w in self.blocks])
+        shares = gradient.map(_weight_sum, None)
         self.shares = np.asarray(shares, dtype=np.float64)
         self.shares /= self.shares.sum()
 
     def __call__(self, epoch, t):
-        job = dask.delayed(_LocalEpoch(self.estimator, self.state, self.codes, self.hyper,
-                                       epoch, t), pure=False)
-        results = dask.compute(*[dask.delayed(_block_local_epoch, pure=True)(x, y, w, job)
-                                 for x, y, w in self.blocks])
+        results = self.gradient.map(_block_local_epoch, _LocalEpoch(
+            self.estimator, self.state, self.codes, self.hyper, epoch, t))
         loss_sum = 0.0
         status = 0
         mixed = [np.zeros(a.shape, dtype=np.float64)

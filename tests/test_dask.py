@@ -29,6 +29,7 @@ from sklearn_gd import (  # noqa: E402
     GDClassifier,
     GDRegressor,
 )
+from sklearn_gd._dask_resident import ResidentChunks, ResidentLost  # noqa: E402
 from sklearn_gd.dask import fit_dask  # noqa: E402
 
 # Under pytest-xdist (`-n auto`, `--dist loadgroup`) this file's tests run in one
@@ -42,6 +43,21 @@ def client():
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         yield client
+
+
+@pytest.fixture
+def actor_passes(monkeypatch):
+    """The passes the fits of a test made through the chunks' actors, as
+    (function name, addresses of the actors' workers, number of chunks)."""
+    passes = []
+    original = ResidentChunks.map
+
+    def recording(self, function, *args, **kwargs):
+        passes.append((function.__name__, frozenset(self.workers), self.n_chunks))
+        return original(self, function, *args, **kwargs)
+
+    monkeypatch.setattr(ResidentChunks, "map", recording)
+    return passes
 
 
 def _chunked(X, y, rows, sample_weight=None):
@@ -160,7 +176,8 @@ def test_fit_dask_equals_fit_on_data_large_enough_for_a_subsampled_step_size(cli
 
 @pytest.mark.parametrize("Est, make_data", [(GDRegressor, _regression),
                                              (GDClassifier, _multiclass)])
-def test_lbfgs_on_the_workers_reaches_the_in_memory_optimum(client, Est, make_data):
+def test_lbfgs_on_the_workers_reaches_the_in_memory_optimum(client, Est, make_data,
+                                                            actor_passes):
     X, y = make_data()
     sample_weight = np.random.RandomState(1).uniform(0.2, 2.0, X.shape[0])
     est = Est(optimizer="lbfgs", alpha=1e-3, tol=1e-6, max_iter=500)
@@ -175,8 +192,11 @@ def test_lbfgs_on_the_workers_reaches_the_in_memory_optimum(client, Est, make_da
     np.testing.assert_allclose(remote.intercept_, local.intercept_, rtol=1e-6, atol=1e-8)
     from dask.utils import key_split
 
-    steps = sum(key_split(t["key"]) == "block_gradient" for t in tasks.data) // 6
-    assert remote.n_iter_ <= steps <= 3 * remote.n_iter_ + 5  # evaluations, 6 chunks each
+    assert not any(key_split(t["key"]) == "block_gradient" for t in tasks.data)
+    steps = sum(name == "_block_gradient" for name, _, _ in actor_passes)
+    assert remote.n_iter_ <= steps <= 3 * remote.n_iter_ + 5  # evaluations
+    workers = set(client.scheduler_info()["workers"])
+    assert all(where == workers and n == 6 for _, where, n in actor_passes)
 
 
 def test_fit_dask_stopping_rule_and_options_as_in_fit(client):
@@ -192,20 +212,29 @@ def test_fit_dask_stopping_rule_and_options_as_in_fit(client):
     np.testing.assert_array_equal(remote.classes_, local.classes_)
 
 
-@pytest.mark.parametrize("persist", [True, False])
-def test_fit_dask_runs_steps_on_the_workers_and_persists_chunks_once(client, persist):
+@pytest.mark.parametrize("persist, actors", [(True, True), (True, False), (False, True)])
+def test_fit_dask_runs_steps_on_the_workers_and_persists_chunks_once(client, persist,
+                                                                    actors, actor_passes):
     from dask.utils import key_split
 
     X = da.random.default_rng(0).standard_normal((2000, 5), chunks=(500, 5))
     y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
     with distributed.get_task_stream(client) as tasks:
         clf = fit_dask(GDClassifier(optimizer="sgd", max_iter=5, tol=None), X, y,
-                       persist=persist)
+                       persist=persist, actors=actors)
     names = [key_split(t["key"]) for t in tasks.data]
     generated = names.count("standard_normal")
-    assert names.count("block_gradient") == 4 * 5  # 4 chunks, 5 steps (key_split drops "_")
-    assert {t["worker"] for t in tasks.data if key_split(t["key"]) == "block_gradient"} \
-        == set(client.scheduler_info()["workers"])
+    workers = set(client.scheduler_info()["workers"])
+    steps = [(name, where) for name, where, _ in actor_passes if name == "_block_gradient"]
+    if persist and actors:
+        # Each step one call to each worker's actor, no task through the scheduler.
+        assert len(steps) == 5 and all(where == workers for _, where in steps)
+        assert names.count("block_gradient") == 0
+    else:  # without persisted chunks (or by choice) every step is tasks
+        assert not actor_passes
+        assert names.count("block_gradient") == 4 * 5  # 4 chunks, 5 steps
+        assert {t["worker"] for t in tasks.data
+                if key_split(t["key"]) == "block_gradient"} == workers
     if persist:
         assert generated == 4  # each chunk made once, then kept on its worker
     else:
@@ -351,9 +380,9 @@ def test_csr_matrix_chunks_train_as_in_memory(client, params):
     assert four.score(X, y) >= local.score(X, y) - 0.02
 
 
-def test_fit_on_dask_arrays_mixes_the_stochastic_solver(client):
+def test_fit_on_dask_arrays_mixes_the_stochastic_solver(client, actor_passes):
     """est.fit(dask X, dask y) with solver="stochastic" is fit_dask's mixing, run on
-    the workers: one local-epoch task per chunk and epoch."""
+    the workers: one local epoch per chunk and epoch."""
     X, y = _binary()
     dX, dy = _chunked(X, y, 250)
     params = dict(solver="stochastic", max_iter=6, tol=None, random_state=0)
@@ -363,11 +392,13 @@ def test_fit_on_dask_arrays_mixes_the_stochastic_solver(client):
     np.testing.assert_array_equal(on_cluster.coef_, by_hand.coef_)
     np.testing.assert_array_equal(on_cluster.intercept_, by_hand.intercept_)
     local_epochs = [t for t in stream.data if "_block_local_epoch" in str(t["key"])]
-    assert len(local_epochs) == 4 * 6
+    assert not local_epochs  # one call to each worker's actor per epoch instead
+    epochs = [(where, n) for name, where, n in actor_passes if name == "_block_local_epoch"]
+    workers = set(client.scheduler_info()["workers"])
+    assert epochs == [(workers, 4)] * 6 * 2  # two fits of 6 epochs
     # "auto": the plain step on the workers, SVRG in memory.
     assert on_cluster.optimizer_ == "sgd"
     assert GDClassifier(**params).fit(X, y).optimizer_ == "svrg"
-    assert {t["worker"] for t in local_epochs} <= set(client.scheduler_info()["workers"])
 
 
 def _unaligned(a):
@@ -582,3 +613,93 @@ def test_string_labels_and_class_weight_train_as_in_memory(client):
     local = clone(est).fit(X, labels)
     np.testing.assert_array_equal(remote.classes_, local.classes_)
     _assert_same_fit(remote, local)
+
+
+# ------------------------------------------------ chunks held by actors
+_ACTOR_CASES = [
+    (GDClassifier(), _multiclass, True),  # L-BFGS, weighted
+    (GDClassifier(optimizer="sgd", max_iter=15, tol=None), _binary, False),  # eta0 "auto"
+    (GDRegressor(), _regression, True),
+    (GDClassifier(solver="stochastic", max_iter=4, tol=None, random_state=0), _binary, True),
+]
+
+
+@pytest.mark.parametrize("est, make_data, weighted", _ACTOR_CASES,
+                         ids=["lbfgs-multiclass", "sgd-binary", "lbfgs-regressor", "mixing"])
+def test_actor_passes_give_the_tasks_bits(client, est, make_data, weighted, actor_passes):
+    """A pass by actors runs the task path's functions on the same chunks and merges
+    them in the same tree: the same model, bit for bit."""
+    X, y = make_data()
+    sample_weight = np.random.RandomState(0).uniform(0.2, 2.0, X.shape[0]) \
+        if weighted else None
+    parts = _chunked(X, y, 110, sample_weight)  # 10 uneven chunks: a two-level tree
+    by_actors = fit_dask(clone(est), *parts, split_every=3)
+    assert actor_passes  # they did run
+    by_tasks = fit_dask(clone(est), *parts, split_every=3, actors=False)
+    np.testing.assert_array_equal(by_actors.coef_, by_tasks.coef_)
+    np.testing.assert_array_equal(by_actors.intercept_, by_tasks.intercept_)
+    np.testing.assert_array_equal(by_actors.loss_curve_, by_tasks.loss_curve_)
+    assert by_actors.n_iter_ == by_tasks.n_iter_
+    np.testing.assert_array_equal(by_actors.eta0_, by_tasks.eta0_)  # nan for L-BFGS
+
+
+def _actors_on_workers(client):
+    """The actors left on the workers, once released ones are gone (release is
+    asynchronous: the scheduler tells the workers after the fit returned)."""
+    import time
+
+    deadline = time.monotonic() + 10.0
+    while True:
+        left = sum(client.run(lambda dask_worker: len(dask_worker.state.actors)).values())
+        if left == 0 or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
+
+
+def test_actors_are_released_after_the_fit_and_after_its_errors(client):
+    X, y = _binary()
+    fit_dask(GDClassifier(), *_chunked(X, y, 250))
+    assert _actors_on_workers(client) == 0
+    bad = X.copy()
+    bad[900, 3] = np.nan  # found by the first pass, on an actor
+    with pytest.raises(ValueError, match="NaN"):
+        fit_dask(GDClassifier(), *_chunked(bad, y, 250))
+    assert _actors_on_workers(client) == 0
+
+
+def test_a_lost_actor_lets_the_fit_go_on_by_tasks(client, monkeypatch):
+    """An actor call that fails (its worker died) is not the end of the fit: it
+    goes on by tasks, warns, and gives the same model."""
+    from distributed.comm import CommClosedError
+
+    X, y = _multiclass()
+    parts = _chunked(X, y, 170)
+    original = ResidentChunks.map
+    calls = []
+
+    def dying(self, function, *args, **kwargs):
+        calls.append(function.__name__)
+        if len(calls) > 4:  # the set-up passes and a few evaluations went through
+            raise CommClosedError("in <TCP (closed)>: Stream is closed")
+        return original(self, function, *args, **kwargs)
+
+    monkeypatch.setattr(ResidentChunks, "map", dying)
+    with pytest.warns(ResidentLost, match="could not be reached"):
+        survived = fit_dask(GDClassifier(), *parts)
+    assert calls.count("_block_gradient") == 3  # the fourth evaluation failed over
+    expected = fit_dask(GDClassifier(), *parts, actors=False)
+    np.testing.assert_array_equal(survived.coef_, expected.coef_)
+    assert survived.n_iter_ == expected.n_iter_
+    assert _actors_on_workers(client) == 0
+
+
+def test_without_a_distributed_client_the_passes_are_tasks():
+    """Dask's local threads (no Client): no actors to place, the tasks' path."""
+    X, y = _binary()
+    import dask
+
+    with dask.config.set(scheduler="threads"):
+        assert ResidentChunks.place(dict(zip(("X", "y"), dask.persist(
+            *_chunked(X, y, 250))))) is None
+        local = fit_dask(GDClassifier(), *_chunked(X, y, 250))
+    np.testing.assert_allclose(local.coef_, GDClassifier().fit(X, y).coef_, rtol=1e-6)
