@@ -28,10 +28,14 @@ from concurrent.futures import ThreadPoolExecutor
 class _ChunksOnWorker:
     """The actor: one worker's chunks, by name, and functions applied to them in place."""
 
-    def __init__(self, n_chunks, names, absent, *arrays):
+    def __init__(self, n_chunks, names, absent, prepare, *arrays):
         self.n_chunks = n_chunks
-        self.arrays = {name: list(arrays[i * n_chunks:(i + 1) * n_chunks])
-                       for i, name in enumerate(names)}
+        self.arrays = {}
+        for i, name in enumerate(names):
+            chunks = arrays[i * n_chunks:(i + 1) * n_chunks]
+            if name in prepare:
+                chunks = [prepare[name](chunk) for chunk in chunks]
+            self.arrays[name] = list(chunks)
         # An absent array reads as None on every chunk, as the task path passes it.
         self.arrays.update({name: [None] * n_chunks for name in absent})
         try:
@@ -90,8 +94,11 @@ class ResidentChunks:
         self.n_chunks = n_chunks
 
     @classmethod
-    def place(cls, arrays):
+    def place(cls, arrays, prepare=None):
         """Actors holding the chunks of ``arrays`` where they lie; None where not possible.
+
+        ``prepare`` maps names to a function each chunk of that array goes
+        through once, on its worker (in place of a persisted task).
 
         Not possible: no distributed client, or chunks that are not persisted
         futures (``persist=False``).
@@ -126,7 +133,8 @@ class ResidentChunks:
             for worker, indices in sorted(by_worker.items()):
                 flat = [chunk_futures[name][i] for name in names for i in indices]
                 pending.append(client.submit(
-                    _ChunksOnWorker, len(indices), names, absent, *flat, actor=True,
+                    _ChunksOnWorker, len(indices), names, absent, prepare or {}, *flat,
+                    actor=True,
                     workers=[worker], allow_other_workers=True, pure=False))
                 positions.append(indices)
             actors = [future.result() for future in pending]

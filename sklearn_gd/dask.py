@@ -209,19 +209,30 @@ def _fit(est, X, y, sample_weight, coef_init, intercept_init, persist, split_eve
     # step there, never SVRG (whose snapshot needs the whole data set).
     est._check_param_combinations(in_memory=not mixing)
 
-    X, y, sample_weight, columns = _as_dask_inputs(X, y, sample_weight)
-    check_n_features(X.shape[1])
-    if persist:
+    source, y, sample_weight, columns = _as_dask_inputs(X, y, sample_weight)
+    check_n_features(source.shape[1])
+    dtype = source.dtype if source.dtype in _FLOATS else np.dtype(np.float64)
+    X = source.map_blocks(_block_rows, dtype, dtype=dtype)
+    resident = None
+    if persist and actors:
+        # Held by actors where they lie, every pass is a direct call to each worker
+        # instead of a round trip of tasks through the scheduler (_dask_resident).
+        # The actors prepare the chunks themselves: arrays the user persisted need
+        # no task at all.
+        source, y, sample_weight = dask.persist(source, y, sample_weight)
+        resident = ResidentChunks.place(
+            {"X": source, "y": y, "sample_weight": sample_weight},
+            prepare={"X": functools.partial(_prepared_rows, dtype=dtype), "y": _aligned,
+                     "sample_weight": _aligned})
+        if resident is not None:
+            X = source.map_blocks(_block_rows, dtype, dtype=dtype)
+    if persist and resident is None:
         # One pass over the source: X, y and the weights often share its tasks.
         # Stored aligned on the worker that computed them, so that the tasks of
         # every later pass need not copy them (see _aligned).
         X, y, sample_weight = dask.persist(*(
             None if a is None else a.map_blocks(_aligned, dtype=a.dtype, meta=a._meta)
             for a in (X, y, sample_weight)))
-    # Held by actors where they lie, every pass is a direct call to each worker
-    # instead of a round trip of tasks through the scheduler (_dask_resident).
-    resident = ResidentChunks.place({"X": X, "y": y, "sample_weight": sample_weight}) \
-        if persist and actors else None
     try:
         return _fit_chunks(est, X, y, sample_weight, coef_init, intercept_init, columns,
                            persist=persist, split_every=split_every, mixing=mixing,
@@ -407,7 +418,11 @@ def _finish(est, state, curve, n_epochs, n_features, columns):
 
 # ------------------------------------------------------------------ inputs
 def _as_dask_inputs(X, y, sample_weight):
-    """Dask arrays with known row chunks shared by X, y and the weights."""
+    """Dask arrays with known row chunks shared by X, y and the weights.
+
+    X is the source, in one chunk of columns: :func:`_block_rows` makes its chunks
+    what the kernels read.
+    """
     columns = None
     if hasattr(X, "columns"):
         names = list(X.columns)
@@ -418,7 +433,6 @@ def _as_dask_inputs(X, y, sample_weight):
         raise ValueError(f"Expected a 2-D X, got {X.ndim} dimension(s).")
     dtype = X.dtype if X.dtype in _FLOATS else np.dtype(np.float64)
     X = X.rechunk({1: -1})
-    X = X.map_blocks(_block_rows, dtype, dtype=dtype)
     y = _as_dask(y, X.chunks[0])
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -478,6 +492,11 @@ def _block_rows(block, dtype):
     if sp.issparse(block):
         return sp.csr_matrix(block, dtype=dtype)
     return np.ascontiguousarray(block, dtype=dtype)
+
+
+def _prepared_rows(block, dtype):
+    """A chunk of X as the kernels read it, with aligned buffers."""
+    return _aligned(_block_rows(block, dtype))
 
 
 def _chunk_blocks(X, y, sample_weight):
@@ -755,8 +774,7 @@ class _DaskGradient:
             "through the scheduler's tasks (Dask recomputes lost chunks)."), stacklevel=3)
         self.resident = None
         if self.persist:
-            X, targets, weights = self.arrays
-            self.arrays = (X, *dask.persist(targets, weights))
+            self.arrays = dask.persist(*self.arrays)
             self._set_blocks()
 
     def __call__(self, params, codes, hyper):
