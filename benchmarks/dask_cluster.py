@@ -3,7 +3,7 @@
 A ``LocalCluster`` of two single-threaded worker processes holds a
 1,000,000 x 20 logistic-regression data set (float64, in row chunks); a
 further 200,000 rows generated the same way are held out. Timed, each the
-best of ``--repeats`` (default 2) after a warm-up fit that compiles or loads
+best of ``--repeats`` (default 4) after a warm-up fit that compiles or loads
 the kernels on every process:
 
 * in memory: ``GDClassifier()`` (L-BFGS, the default) and the plain one-sample
@@ -20,7 +20,7 @@ sets goals on: each cluster fit against the in-memory fit of the same method
 (goal <= 2x) and dask-ml's time against ours for the same held-out accuracy
 (goal >= 5x).
 
-Run: ``python benchmarks/dask_cluster.py [--rows 1000000] [--repeats 2]`` (a few
+Run: ``python benchmarks/dask_cluster.py [--rows 1000000] [--repeats 4]`` (a few
 minutes on 2 cores; needs the ``dask`` extra).
 """
 
@@ -66,7 +66,7 @@ def main(argv=None):
     parser.add_argument("--chunk-rows", type=int, default=125_000)
     parser.add_argument("--epochs", type=int, default=5,
                         help="epochs of the stochastic fits (in memory and mixed)")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=4)
     args = parser.parse_args(argv)
 
     import dask

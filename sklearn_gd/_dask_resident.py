@@ -75,8 +75,13 @@ class _ChunksOnWorker:
         self.arrays.clear()
 
 
-class ResidentLost(UserWarning):
-    """The actors holding the chunks could not be reached; the fit goes on by tasks."""
+class ChunkActorLostWarning(UserWarning):
+    """A worker's chunk actor could not be placed or reached during ``fit_dask``.
+
+    The fit goes on (or starts) by tasks through the scheduler, with the same
+    result: slower, not wrong. Raised when a worker dies during a fit, or on
+    a cluster that cannot run actors.
+    """
 
 
 class ResidentChunks:
@@ -141,7 +146,7 @@ class ResidentChunks:
         except Exception as exc:  # a cluster without actors (or one that fails to place them)
             for future in pending:
                 future.release()
-            warnings.warn(ResidentLost(
+            warnings.warn(ChunkActorLostWarning(
                 f"Could not place the chunks' actors on the workers ({exc!r}); fitting "
                 "through the scheduler's tasks instead."), stacklevel=2)
             return None

@@ -13,12 +13,17 @@ the workers (``est.fit`` on Dask arrays calls it)::
 
 How a step runs: the row chunks of X, the float targets and the sample
 weights (prepared chunk by chunk on the workers, exactly as ``fit`` prepares
-them) are persisted on the workers once. Each step then ships only the
-parameter matrix to the workers; every chunk's weighted loss sum and gradient
-sum come from the Numba kernel ``fit`` uses (chosen by ``batch_gradient_kernel``), are
-added up in a fixed-shape tree of tasks (so the result does not depend on
-which worker finishes first), and the client applies the optimizer step with
-``batch_update``. The epoch loop itself is the estimator's own
+them) are persisted on the workers once, and with a distributed ``Client``
+each worker's chunks are held by a Dask actor for the length of the fit
+(:mod:`sklearn_gd._dask_resident`). Each step then ships only the parameter
+matrix to the workers, in one direct call to each actor (no task through the
+scheduler); every chunk's weighted loss sum and gradient sum come from the
+Numba kernel ``fit`` uses (chosen by ``batch_gradient_kernel``), are added up
+in a fixed-shape tree (so the result does not depend on which worker finishes
+first, nor on whether actors or tasks ran it), and the client applies the
+optimizer step with ``batch_update``. ``actors=False``, ``persist=False`` or
+Dask's local scheduler run every pass as tasks; a fit whose actor is lost
+with its worker goes on by tasks. The epoch loop itself is the estimator's own
 (``_run_epochs``): ``loss_curve_``, ``tol`` / ``n_iter_no_change``, the
 "adaptive" schedule, ``verbose``, divergence detection and
 ``on_divergence="recover"`` behave as in ``fit``, and the result equals
@@ -79,14 +84,14 @@ from ._base import BaseGD, _Rows, check_n_features, restore_state
 from ._batch import NO_STEP_SCALES
 from ._callbacks import NoCallbacks
 from ._custom_loss import CustomLoss
-from ._dask_resident import ResidentChunks, ResidentLost
+from ._dask_resident import ChunkActorLostWarning, ResidentChunks
 from ._kernels import loops as builtin_loops
 from ._kernels.loops import STATUS_DIVERGED
 from ._lbfgs import MAX_MEMORY, fit_lbfgs
 from ._state import TrainingState
 from ._step_size import DATA_DERIVED, preconditioned_row_norm, top_eigenvalue, top_row_norm
 
-__all__ = ["fit_dask"]
+__all__ = ["ChunkActorLostWarning", "fit_dask"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # eta0="auto" needs the (n_features + 1)^2 Gram matrix on the client: 4097^2 float64
@@ -769,7 +774,7 @@ class _DaskGradient:
 
     def _by_tasks(self, exc):
         """Go on through the scheduler's tasks (the actors could not be reached)."""
-        warnings.warn(ResidentLost(
+        warnings.warn(ChunkActorLostWarning(
             f"The workers' chunk actors could not be reached ({exc!r}); the fit goes on "
             "through the scheduler's tasks (Dask recomputes lost chunks)."), stacklevel=3)
         self.resident = None

@@ -29,7 +29,7 @@ from sklearn_gd import (  # noqa: E402
     GDClassifier,
     GDRegressor,
 )
-from sklearn_gd._dask_resident import ResidentChunks, ResidentLost  # noqa: E402
+from sklearn_gd._dask_resident import ChunkActorLostWarning, ResidentChunks  # noqa: E402
 from sklearn_gd.dask import fit_dask  # noqa: E402
 
 # Under pytest-xdist (`-n auto`, `--dist loadgroup`) this file's tests run in one
@@ -684,7 +684,7 @@ def test_a_lost_actor_lets_the_fit_go_on_by_tasks(client, monkeypatch):
         return original(self, function, *args, **kwargs)
 
     monkeypatch.setattr(ResidentChunks, "map", dying)
-    with pytest.warns(ResidentLost, match="could not be reached"):
+    with pytest.warns(ChunkActorLostWarning, match="could not be reached"):
         survived = fit_dask(GDClassifier(), *parts)
     assert calls.count("_block_gradient") == 3  # the fourth evaluation failed over
     expected = fit_dask(GDClassifier(), *parts, actors=False)
