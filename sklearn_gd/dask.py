@@ -150,7 +150,9 @@ def fit_dask(estimator: BaseGD, X, y, sample_weight=None, *, coef_init=None,
         of a graph of tasks through the scheduler (a round trip that costs
         more than the pass itself on small clusters). The result is the same
         bit for bit. If an actor cannot be reached (its worker was lost) the
-        fit goes on by tasks, with a warning. False: every pass by tasks.
+        fit goes on by tasks, with a :class:`ChunkActorLostWarning`. Chunks an
+        actor holds cannot be spilled to disk by the worker: for data that
+        fits the cluster only by spilling, pass False (every pass by tasks).
 
     Returns
     -------
