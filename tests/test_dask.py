@@ -703,3 +703,28 @@ def test_without_a_distributed_client_the_passes_are_tasks():
             *_chunked(X, y, 250))))) is None
         local = fit_dask(GDClassifier(), *_chunked(X, y, 250))
     np.testing.assert_allclose(local.coef_, GDClassifier().fit(X, y).coef_, rtol=1e-6)
+
+
+def test_an_actor_runs_its_chunks_on_the_workers_threads():
+    """A worker of two threads: its actor passes its chunks to both, same bits."""
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        threads = client.run(lambda dask_worker: dask_worker.state.nthreads)
+        assert list(threads.values()) == [2]
+        X, y = _multiclass()
+        parts = _chunked(X, y, 90)
+        import dask
+
+        resident = ResidentChunks.place(dict(zip(("X", "y"), dask.persist(*parts))))
+        try:
+            pools = client.run(lambda dask_worker: [
+                actor.pool._max_workers for actor in dask_worker.state.actors.values()])
+            assert list(pools.values()) == [[2]]
+        finally:
+            resident.release()
+        for est in (GDClassifier(), GDClassifier(optimizer="sgd", max_iter=10, tol=None)):
+            by_actors = fit_dask(clone(est), *parts)
+            by_tasks = fit_dask(clone(est), *parts, actors=False)
+            np.testing.assert_array_equal(by_actors.coef_, by_tasks.coef_)
+            np.testing.assert_array_equal(by_actors.loss_curve_, by_tasks.loss_curve_)
