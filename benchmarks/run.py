@@ -13,7 +13,10 @@ Cases:
    squared loss with L2), float64 and float32, against SGDClassifier /
    SGDRegressor with a constant learning rate and tol=None;
 2. per-epoch time of the batch and mini-batch (256) loops against the floor of
-   one pass over X (``X @ w`` with NumPy);
+   one pass over X (``X @ w`` with NumPy); for the shuffled mini-batch loop
+   also against a second floor, one read of the rows in a random order (a
+   Numba loop doing nothing but each row's dot product, with the loops' own
+   software prefetch), which no shuffled epoch can beat;
 3. one-sample SGD on sparse CSR 100,000 x 50,000 at 0.1% density against
    SGDClassifier (hinge and log loss with L2, hinge with L1);
 4. partial_fit streaming in chunks of 10, 100 and 1,000 rows against
@@ -36,12 +39,14 @@ import textwrap
 import time
 import warnings
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, SGDClassifier, SGDRegressor
 
 from sklearn_gd import GDClassifier, GDRegressor
+from sklearn_gd._kernels.prefetch import PREFETCH_DISTANCE, prefetch_array_item
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 ROWS = []
@@ -63,9 +68,45 @@ def epoch_time(make, X, y, epochs, repeats):
     Taking the difference removes the fixed cost of a fit (validation, set-up),
     which is reported separately, so the figure is the cost of an epoch alone.
     """
-    short = median_time(lambda: make(1).fit(X, y), repeats)
-    long = median_time(lambda: make(1 + epochs).fit(X, y), repeats)
-    return max(long - short, 1e-9) / epochs
+    return epoch_times([make], X, y, epochs, repeats)[0]
+
+
+def epoch_times(makes, X, y, epochs, repeats):
+    """:func:`epoch_time` of several estimators, their fits interleaved.
+
+    Round by round, each estimator's short and long fits run one after the
+    other's, so a load spike of this shared machine falls on all of them
+    rather than on whichever was being timed (ours and the peer's measured
+    one after the other moved a ratio by 0.2 between runs).
+    """
+    for make in makes:  # warm-up: compilation or cache load, page faults
+        make(1).fit(X, y)
+    times = [([], []) for _ in makes]
+    for _ in range(repeats):
+        for make, (short, long) in zip(makes, times):
+            for length, store in ((1, short), (1 + epochs, long)):
+                start = time.perf_counter()
+                make(length).fit(X, y)
+                store.append(time.perf_counter() - start)
+    return [max(float(np.median(long)) - float(np.median(short)), 1e-9) / epochs
+            for short, long in times]
+
+
+@numba.njit(nogil=True, fastmath=True)
+def _read_rows_in_order(X, order, w, out):
+    """Each row's dot product with ``w``, rows taken in ``order``, prefetched as our loops do."""
+    n, d = X.shape
+    line = max(64 // X.itemsize, 1)
+    for pos in range(n):
+        if pos + PREFETCH_DISTANCE < n:
+            base = order[pos + PREFETCH_DISTANCE] * d
+            for j in range(0, d, line):
+                prefetch_array_item(X, base + j)
+        i = order[pos]
+        acc = X[i, 0] * 0
+        for j in range(d):
+            acc += X[i, j] * w[j]
+        out[pos] = acc
 
 
 def report(case, ours, peer, peer_name, unit="s", target=None):
@@ -95,12 +136,12 @@ def case_sgd(n, d, epochs, repeats):
             y = y_reg if regression else y_clf
             ours_cls, peer_cls = (GDRegressor, SGDRegressor) if regression else \
                 (GDClassifier, SGDClassifier)
-            ours = epoch_time(lambda e: ours_cls(
-                loss=loss, solver="stochastic", eta0=1e-3, max_iter=e, tol=None,
-                random_state=0), X, y, epochs, repeats)
-            peer = epoch_time(lambda e: peer_cls(
-                loss=loss, learning_rate="constant", eta0=1e-3, max_iter=e, tol=None,
-                random_state=0), X, y, epochs, repeats)
+            ours, peer = epoch_times([
+                lambda e: ours_cls(loss=loss, solver="stochastic", eta0=1e-3, max_iter=e,
+                                   tol=None, random_state=0),
+                lambda e: peer_cls(loss=loss, learning_rate="constant", eta0=1e-3,
+                                   max_iter=e, tol=None, random_state=0)],
+                X, y, epochs, repeats)
             report(f"1. SGD epoch {loss} {np.dtype(dtype).name} {n}x{d}", ours, peer,
                    peer_cls.__name__, target=0.5)
 
@@ -123,6 +164,17 @@ def case_batch(n, d, epochs, repeats):
             name = solver if shuffle is True else f"{solver} shuffle={shuffle!r}"
             report(f"2. {name} epoch log_loss {np.dtype(dtype).name} {n}x{d}", ours,
                    floor, "one pass X @ w", target=target)
+            if solver == "minibatch" and shuffle is True:
+                # What the rows alone cost in a random order: the part of the
+                # goal's gap that no loop over shuffled rows can close.
+                order = np.random.RandomState(0).permutation(n).astype(np.int64)
+                out = np.empty(n)
+                shuffled = median_time(lambda: _read_rows_in_order(X, order, w, out),
+                                       repeats * 3)
+                report(f"2. one read of the rows in random order {np.dtype(dtype).name}",
+                       shuffled, floor, "one pass X @ w")
+                report(f"2. {name} epoch log_loss {np.dtype(dtype).name} {n}x{d}", ours,
+                       shuffled, "rows read in random order")
 
 
 def make_sparse(n, d, density, seed=0):
@@ -147,12 +199,12 @@ def case_sparse(n, d, density, epochs, repeats):
     y = (X @ w > 0).astype(np.int64)
     # L1 is the cumulative penalty on the row's columns in both libraries.
     for loss, penalty in (("hinge", "l2"), ("log_loss", "l2"), ("hinge", "l1")):
-        ours = epoch_time(lambda e: GDClassifier(
-            loss=loss, penalty=penalty, solver="stochastic", eta0=1e-2, max_iter=e,
-            tol=None, random_state=0), X, y, epochs, repeats)
-        peer = epoch_time(lambda e: SGDClassifier(
-            loss=loss, penalty=penalty, learning_rate="constant", eta0=1e-2, max_iter=e,
-            tol=None, random_state=0), X, y, epochs, repeats)
+        ours, peer = epoch_times([
+            lambda e: GDClassifier(loss=loss, penalty=penalty, solver="stochastic",
+                                   eta0=1e-2, max_iter=e, tol=None, random_state=0),
+            lambda e: SGDClassifier(loss=loss, penalty=penalty, learning_rate="constant",
+                                    eta0=1e-2, max_iter=e, tol=None, random_state=0)],
+            X, y, epochs, repeats)
         report(f"3. sparse SGD epoch {loss} {penalty} {n}x{d} @{density:.1%}", ours, peer,
                "SGDClassifier", target=0.7)
 
