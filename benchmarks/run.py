@@ -109,13 +109,13 @@ def _read_rows_in_order(X, order, w, out):
         out[pos] = acc
 
 
-def report(case, ours, peer, peer_name, unit="s", target=None):
+def report(case, ours, peer, peer_name, unit="s", target=None, label="ours"):
     ratio = ours / peer
     ROWS.append((case, ours, peer, peer_name, ratio, unit, target))
     flag = "" if target is None else \
         f"  (target <= {target:.2f}: {'met' if ratio <= target else 'NOT met'})"
     scale, unit = (1e6, "us") if max(ours, peer) < 1e-3 else (1e3, "ms")
-    print(f"{case:<52s} ours {ours * scale:9.2f} {unit}  {peer_name:<26s} "
+    print(f"{case:<52s} {label} {ours * scale:9.2f} {unit}  {peer_name:<26s} "
           f"{peer * scale:9.2f} {unit}  ratio {ratio:5.2f}{flag}", flush=True)
 
 
@@ -172,7 +172,7 @@ def case_batch(n, d, epochs, repeats):
                 shuffled = median_time(lambda: _read_rows_in_order(X, order, w, out),
                                        repeats * 3)
                 report(f"2. one read of the rows in random order {np.dtype(dtype).name}",
-                       shuffled, floor, "one pass X @ w")
+                       shuffled, floor, "one pass X @ w", label="read")
                 report(f"2. {name} epoch log_loss {np.dtype(dtype).name} {n}x{d}", ours,
                        shuffled, "rows read in random order")
 
