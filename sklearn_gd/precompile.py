@@ -12,10 +12,13 @@ is built again.
 Small fits are run over every combination of the chosen dtypes, row formats
 and solvers, for a regressor, a binary and a multiclass classifier; each
 kernel is compiled once per dtype and row format (the optimizer, loss, penalty
-and schedule are run-time codes). With the default ``optimizer="auto"`` the
-batch fits of smooth losses compile L-BFGS's gradient pass and the hinge ones
-and ``partial_fit`` the plain batch step. Labels of other types and rarer paths
-compile on first use as before.
+and schedule are run-time codes), except plain one-sample SGD
+(``loops.scaled_sgd_epoch``), which is compiled per loss, schedule and
+intercept, averaging and L1 on or off: the configurations run here are
+prepared, others compile (about a second) at their first fit. With the
+default ``optimizer="auto"`` the batch fits of smooth losses compile L-BFGS's
+gradient pass and the hinge ones and ``partial_fit`` the plain batch step.
+Labels of other types and rarer paths compile on first use as before.
 """
 
 import argparse
@@ -54,6 +57,11 @@ def _estimators(solver):
     if solver == "stochastic":
         # SVRG's snapshot pass and its steps are kernels of their own.
         estimators.append((GDRegressor(optimizer="svrg", **common), 0))
+        # Plain one-sample SGD is compiled per configuration: the usual ones
+        # (scikit-learn's SGDClassifier / SGDRegressor defaults).
+        estimators += [(GDClassifier(loss=loss, optimizer="sgd", **common), 2)
+                       for loss in ("hinge", "log_loss")]
+        estimators.append((GDRegressor(optimizer="sgd", **common), 0))
     return estimators
 
 
@@ -75,12 +83,15 @@ def _kernels():
         shuffle,
         variance_reduced,
     )
+    from sklearn_gd._kernels.specialise import specialised_kernels
 
     for module in (data_passes, loops, optimizers, schedules, shuffle, variance_reduced):
         for value in vars(module).values():
             if hasattr(value, "stats") and hasattr(value, "py_func") \
                     and value.py_func.__module__ == module.__name__:
                 yield value
+    # The variants compiled for one configuration (``specialise.py``), made so far.
+    yield from specialised_kernels()
 
 
 def precompile(dtypes=DTYPES, formats=FORMATS, solvers=SOLVERS):

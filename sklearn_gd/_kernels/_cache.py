@@ -213,10 +213,14 @@ class _TrustedFiles(IndexDataCacheFile):
 class _KernelCacheImpl(CompileResultCacheImpl):
     """Numba's serialisation of compile results, without its search for a locator."""
 
-    def __init__(self, py_func):
+    def __init__(self, py_func, variant=""):
         self._lineno = py_func.__code__.co_firstlineno
         modname = Path(py_func.__code__.co_filename).stem
         fullname = f"{modname}.{py_func.__qualname__}"
+        if variant:
+            # A specialised copy (``specialise.py``): the same function and
+            # signature, other machine code, so a file of its own.
+            fullname += f"-{variant}"
         self._filename_base = self.get_filename_base(fullname, getattr(sys, "abiflags", ""))
 
     def get_filename_base(self, fullname, abiflags):
@@ -266,10 +270,10 @@ class KernelCache(Cache):
 
     _impl_class = _KernelCacheImpl
 
-    def __init__(self, py_func, places):
+    def __init__(self, py_func, places, variant=""):
         self._name = repr(py_func)
         self._py_func = py_func
-        self._impl = _KernelCacheImpl(py_func)
+        self._impl = _KernelCacheImpl(py_func, variant)
         self._places = places
         self._stamp = places.key
         self.enable()
@@ -341,9 +345,13 @@ def package_places():
     return _Places()
 
 
-def attach(dispatcher):
-    """Give a Numba dispatcher the package's ``KernelCache`` (no-op without a JIT)."""
+def attach(dispatcher, variant=""):
+    """Give a Numba dispatcher the package's ``KernelCache`` (no-op without a JIT).
+
+    ``variant`` names a specialised copy of a kernel (``specialise.py``), which
+    is kept in files of its own.
+    """
     py_func = getattr(dispatcher, "py_func", None)
     if py_func is not None and hasattr(dispatcher, "_cache"):
-        dispatcher._cache = KernelCache(py_func, package_places())
+        dispatcher._cache = KernelCache(py_func, package_places(), variant)
     return dispatcher

@@ -113,4 +113,7 @@ def build_loops(value, derivative):
         namespace[loop] = _jit_like(dispatcher, _rebind(dispatcher.py_func, namespace))
     for selector in SELECTORS:
         namespace[selector] = _rebind(getattr(loops, selector), namespace)
+    # The built-in plain SGD loop is specialised per configuration and cached;
+    # a copy around the user's functions is neither (see specialise.py).
+    namespace["scaled_sgd_epoch_for"] = lambda codes, hyper: namespace["scaled_sgd_epoch"]
     return module

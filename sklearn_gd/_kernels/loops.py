@@ -6,6 +6,9 @@ Everything that varies between fits reaches the kernels as two small arrays,
 ``codes`` (int64, indexed by the ``C_*`` constants) and ``hyper`` (float64,
 indexed by the ``H_*`` constants), so that one compilation per float dtype
 serves every loss, optimizer and schedule, and a call unboxes few arguments.
+The exception is plain one-sample SGD (:func:`scaled_sgd_epoch_for`): its loop
+is compiled per loss, schedule and intercept, with averaging and L1 on or off
+(``specialise.py``), which halves its compile time and speeds up its epochs.
 
 Three loops share the per-sample and per-coordinate pieces:
 
@@ -73,6 +76,7 @@ from .rows import (
     row_update_scales,
 )
 from .schedules import SCHED_PA1, SCHED_PA2, step_learning_rate
+from .specialise import specialised
 
 STATUS_OK = 0
 STATUS_DIVERGED = 1
@@ -545,8 +549,29 @@ def sgd_epoch_kernel(codes, hyper):
     """
     if codes[C_OPTIMIZER] == OPT_SGD \
             and hyper[H_CLIP_VALUE] == 0.0 and hyper[H_CLIP_NORM] == 0.0:
-        return scaled_sgd_epoch
+        return scaled_sgd_epoch_for(codes, hyper)
     return sgd_epoch
+
+
+def scaled_sgd_epoch_for(codes, hyper):
+    """:func:`scaled_sgd_epoch` compiled for this loss, schedule and intercept.
+
+    Also for averaging and L1 when they are off. The general loop branches on
+    all of them at run time; the specialised one compiles in half the time
+    and runs faster (``benchmarks/specialisation.py``), with the same results
+    bit for bit (tests/test_specialise.py). One variant per configuration is
+    cached, so a configuration compiles once per machine. Without a JIT
+    (``NUMBA_DISABLE_JIT=1``) the general loop runs.
+    """
+    if not hasattr(scaled_sgd_epoch, "py_func"):
+        return scaled_sgd_epoch
+    constants = {("codes", index): int(codes[index])
+                 for index in (C_LOSS, C_MULTINOMIAL, C_SCHEDULE, C_FIT_INTERCEPT)}
+    if codes[C_AVERAGE] == 0:
+        constants["codes", C_AVERAGE] = 0
+    if hyper[H_L1] == 0.0:
+        constants["hyper", H_L1] = 0.0
+    return specialised(scaled_sgd_epoch, constants)
 
 
 @_inline
