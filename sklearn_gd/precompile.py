@@ -13,9 +13,9 @@ Small fits are run over every combination of the chosen dtypes, row formats
 and solvers, for a regressor, a binary and a multiclass classifier; each
 kernel is compiled once per dtype and row format (the optimizer, loss, penalty
 and schedule are run-time codes), except plain one-sample SGD
-(``loops.scaled_sgd_epoch``), which is compiled per loss, schedule and
-intercept, averaging and L1 on or off: the configurations run here are
-prepared, others compile (about a second) at their first fit. With the
+(``loops.scaled_sgd_epoch``), which is compiled per averaging and L1
+setting: the configurations run here are prepared, others compile
+(about a second) at their first fit. With the
 default ``optimizer="auto"`` the batch fits of smooth losses compile L-BFGS's
 gradient pass and the hinge ones and ``partial_fit`` the plain batch step.
 Labels of other types and rarer paths compile on first use as before.
@@ -57,10 +57,8 @@ def _estimators(solver):
     if solver == "stochastic":
         # SVRG's snapshot pass and its steps are kernels of their own.
         estimators.append((GDRegressor(optimizer="svrg", **common), 0))
-        # Plain one-sample SGD is compiled per configuration: the usual ones
-        # (scikit-learn's SGDClassifier / SGDRegressor defaults).
-        estimators += [(GDClassifier(loss=loss, optimizer="sgd", **common), 2)
-                       for loss in ("hinge", "log_loss")]
+        # Plain one-sample SGD is compiled per averaging and L1 setting: the
+        # usual one (neither, as scikit-learn's SGD defaults).
         estimators.append((GDRegressor(optimizer="sgd", **common), 0))
     return estimators
 

@@ -149,6 +149,8 @@ def test_plain_sgd_runs_a_specialised_epoch():
     assert kernel.py_func is loops.scaled_sgd_epoch.py_func
     hyper[loops.H_L1] = 0.1
     assert loops.sgd_epoch_kernel(codes, hyper) is not kernel  # L1 on: another variant
+    codes[loops.C_AVERAGE] = 1
+    assert loops.sgd_epoch_kernel(codes, hyper) is loops.scaled_sgd_epoch  # nothing to fold
     codes[loops.C_OPTIMIZER] = loops.OPT_ADAM
     assert loops.sgd_epoch_kernel(codes, hyper) is loops.sgd_epoch
 

@@ -7,8 +7,8 @@ Everything that varies between fits reaches the kernels as two small arrays,
 indexed by the ``H_*`` constants), so that one compilation per float dtype
 serves every loss, optimizer and schedule, and a call unboxes few arguments.
 The exception is plain one-sample SGD (:func:`scaled_sgd_epoch_for`): its loop
-is compiled per loss, schedule and intercept, with averaging and L1 on or off
-(``specialise.py``), which halves its compile time and speeds up its epochs.
+is compiled without averaging and L1 when they are off (``specialise.py``),
+which cuts its compile time and speeds up its epochs.
 
 Three loops share the per-sample and per-coordinate pieces:
 
@@ -554,23 +554,27 @@ def sgd_epoch_kernel(codes, hyper):
 
 
 def scaled_sgd_epoch_for(codes, hyper):
-    """:func:`scaled_sgd_epoch` compiled for this loss, schedule and intercept.
+    """:func:`scaled_sgd_epoch` compiled without the averaging and L1 it does not use.
 
-    Also for averaging and L1 when they are off. The general loop branches on
-    all of them at run time; the specialised one compiles in half the time
-    and runs faster (``benchmarks/specialisation.py``), with the same results
-    bit for bit (tests/test_specialise.py). One variant per configuration is
-    cached, so a configuration compiles once per machine. Without a JIT
-    (``NUMBA_DISABLE_JIT=1``) the general loop runs.
+    The general loop keeps the lazy average's and the cumulative L1's
+    bookkeeping behind run-time branches in its inner loop; with them folded
+    away when they are off it compiles in less time and runs faster
+    (``benchmarks/specialisation.py``), with the same results bit for bit
+    (tests/test_specialise.py). At most three variants besides the general
+    loop exist, so a machine compiles few. Folding the loss as well bought
+    more (compile and epoch), but one variant per loss, schedule and
+    intercept: the test suite compiled 60 of them, and its time went over its
+    budget. Without a JIT (``NUMBA_DISABLE_JIT=1``) the general loop runs.
     """
     if not hasattr(scaled_sgd_epoch, "py_func"):
         return scaled_sgd_epoch
-    constants = {("codes", index): int(codes[index])
-                 for index in (C_LOSS, C_MULTINOMIAL, C_SCHEDULE, C_FIT_INTERCEPT)}
+    constants = {}
     if codes[C_AVERAGE] == 0:
         constants["codes", C_AVERAGE] = 0
     if hyper[H_L1] == 0.0:
         constants["hyper", H_L1] = 0.0
+    if not constants:
+        return scaled_sgd_epoch
     return specialised(scaled_sgd_epoch, constants)
 
 
