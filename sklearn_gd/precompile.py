@@ -13,9 +13,8 @@ Small fits are run over every combination of the chosen dtypes, row formats
 and solvers, for a regressor, a binary and a multiclass classifier; each
 kernel is compiled once per dtype and row format (the optimizer, loss, penalty
 and schedule are run-time codes), except plain one-sample SGD
-(``loops.scaled_sgd_epoch``), which is compiled per averaging and L1
-setting: the configurations run here are prepared, others compile
-(about a second) at their first fit. With the
+(``loops.scaled_sgd_epoch``), which is compiled once more per averaging
+and L1 setting: all four are run here. With the
 default ``optimizer="auto"`` the batch fits of smooth losses compile L-BFGS's
 gradient pass and the hinge ones and ``partial_fit`` the plain batch step.
 Labels of other types and rarer paths compile on first use as before.
@@ -57,9 +56,10 @@ def _estimators(solver):
     if solver == "stochastic":
         # SVRG's snapshot pass and its steps are kernels of their own.
         estimators.append((GDRegressor(optimizer="svrg", **common), 0))
-        # Plain one-sample SGD is compiled per averaging and L1 setting: the
-        # usual one (neither, as scikit-learn's SGD defaults).
-        estimators.append((GDRegressor(optimizer="sgd", **common), 0))
+        # Plain one-sample SGD's loop is compiled per averaging and L1 setting.
+        estimators += [(GDRegressor(optimizer="sgd", average=average, penalty=penalty,
+                                    **common), 0)
+                       for average in (False, True) for penalty in ("l2", "elasticnet")]
     return estimators
 
 
