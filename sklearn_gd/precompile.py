@@ -14,10 +14,10 @@ and solvers, for a regressor, a binary and a multiclass classifier; each
 kernel is compiled once per dtype and row format (the optimizer, loss, penalty
 and schedule are run-time codes), except plain one-sample SGD
 (``loops.scaled_sgd_epoch``), which is compiled once more per averaging
-and L1 setting: all four are run here. With the
-default ``optimizer="auto"`` the batch fits of smooth losses compile L-BFGS's
-gradient pass and the hinge ones and ``partial_fit`` the plain batch step.
-Labels of other types and rarer paths compile on first use as before.
+and L1 setting: all four are run here. With the default ``optimizer="auto"``
+the batch fits of smooth losses compile L-BFGS's gradient pass and the hinge
+ones and ``partial_fit`` the plain batch step. Labels of other types and
+rarer paths compile on first use as before.
 """
 
 import argparse

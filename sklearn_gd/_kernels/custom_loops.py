@@ -113,7 +113,8 @@ def build_loops(value, derivative):
         namespace[loop] = _jit_like(dispatcher, _rebind(dispatcher.py_func, namespace))
     for selector in SELECTORS:
         namespace[selector] = _rebind(getattr(loops, selector), namespace)
-    # The built-in plain SGD loop is specialised per configuration and cached;
-    # a copy around the user's functions is neither (see specialise.py).
+    # The built-in plain SGD loop is specialised (averaging and L1 folded away
+    # when off) and cached; a copy around the user's functions is neither:
+    # it shares the built-in's code and cache key (see specialise.py).
     namespace["scaled_sgd_epoch_for"] = lambda codes, hyper: namespace["scaled_sgd_epoch"]
     return module
