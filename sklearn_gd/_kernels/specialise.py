@@ -118,7 +118,8 @@ def _folded_value(func_ir, expr, constants):
 def _fold(func_ir, constants):
     """One sweep of constant folding; returns how many statements changed."""
     changed = 0
-    made = {id(dispatcher) for dispatcher in _specialised.values()}
+    # A snapshot under the lock: another thread may be adding a variant.
+    made = {id(dispatcher) for dispatcher in specialised_kernels()}
     for block in func_ir.blocks.values():
         for inst in block.body:
             if not isinstance(inst, ir.Assign):
